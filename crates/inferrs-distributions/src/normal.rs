@@ -1,0 +1,157 @@
+//! Independent Gaussians.
+
+use burn::tensor::{Device, Tensor, TensorData};
+use rand_distr::{Distribution as _, StandardNormal};
+
+use crate::math::gaussian_log_density;
+use crate::param::{broadcast_dim, check_constants, check_nonempty};
+use crate::{DistError, Distribution, FromArgs, Param, Rng};
+
+const NAME: &str = "Normal";
+
+/// Independent Gaussians `N(loc, scale^2)`, one per element of a value `[rows, event]`.
+///
+/// `loc` and `scale` broadcast against each other (and against the value) over rows and
+/// columns; the event size is their broadcast number of columns.
+#[derive(Clone, Debug)]
+pub struct Normal {
+    loc: Param,
+    scale: Param,
+    rows: usize,
+    cols: usize,
+}
+
+impl Normal {
+    /// Builds a Normal distribution.
+    ///
+    /// # Arguments
+    ///
+    /// * `loc` - the mean; a constant must be finite.
+    /// * `scale` - the standard deviation; a constant must be positive and finite. Tensors are
+    ///   not checked (keep them positive, e.g. with `softplus`).
+    ///
+    /// # Shapes
+    ///
+    /// * `loc`: `[r1, c1]`, `scale`: `[r2, c2]`, broadcastable (equal or 1 in each dimension).
+    ///
+    /// # Errors
+    ///
+    /// * [`DistError::InvalidParameter`] with the offending constant.
+    /// * [`DistError::Shape`] when the shapes do not broadcast or a vector is empty.
+    pub fn new(loc: impl Into<Param>, scale: impl Into<Param>) -> Result<Self, DistError> {
+        let loc = loc.into();
+        let scale = scale.into();
+        check_nonempty(NAME, "loc", &loc)?;
+        check_nonempty(NAME, "scale", &scale)?;
+        check_constants(NAME, "loc", &loc, f64::is_finite, "must be finite")?;
+        check_constants(
+            NAME,
+            "scale",
+            &scale,
+            |s| s > 0.0 && s.is_finite(),
+            "must be positive and finite",
+        )?;
+        let [lr, lc] = loc.shape();
+        let [sr, sc] = scale.shape();
+        let (Some(rows), Some(cols)) = (broadcast_dim(lr, sr), broadcast_dim(lc, sc)) else {
+            return Err(DistError::Shape {
+                dist: NAME,
+                detail: format!(
+                    "parameters `loc` [{lr}, {lc}] and `scale` [{sr}, {sc}] cannot broadcast"
+                ),
+            });
+        };
+        Ok(Self {
+            loc,
+            scale,
+            rows,
+            cols,
+        })
+    }
+
+    /// The mean parameter.
+    pub fn loc(&self) -> &Param {
+        &self.loc
+    }
+
+    /// The standard-deviation parameter.
+    pub fn scale(&self) -> &Param {
+        &self.scale
+    }
+
+    /// The mean (`loc`).
+    pub fn mean(&self) -> Param {
+        self.loc.clone()
+    }
+
+    /// The variance `scale^2` (computed on the host for constants, on the device for a tensor).
+    pub fn variance(&self) -> Param {
+        match &self.scale {
+            Param::Scalar(s) => Param::Scalar(s * s),
+            Param::Vector(v) => Param::Vector(v.iter().map(|s| s * s).collect()),
+            Param::Tensor(t) => Param::Tensor(t.clone().square()),
+        }
+    }
+}
+
+impl Distribution for Normal {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn event_size(&self) -> usize {
+        self.cols
+    }
+
+    fn batch_rows(&self) -> usize {
+        self.rows
+    }
+
+    /// `sum_cols(-z^2 / 2 - ln(scale) - ln(2 pi) / 2)` with `z = (value - loc) / scale`.
+    fn log_prob(&self, value: Tensor<2>) -> Tensor<1> {
+        let lp = gaussian_log_density(value, &self.loc, &self.scale);
+        lp.sum_dim(1).squeeze_dim::<1>(1)
+    }
+
+    /// `loc + scale * eps`, `eps ~ N(0, 1)` drawn on the host (row-major).
+    fn sample(&self, rows: usize, device: &Device, rng: &mut Rng) -> Tensor<2> {
+        assert!(
+            self.rows == 1 || self.rows == rows,
+            "Normal::sample: cannot draw {rows} rows from parameters with {} rows",
+            self.rows
+        );
+        let cols = self.cols;
+        let eps: Vec<f32> = (0..rows * cols)
+            .map(|_| {
+                let e: f64 = StandardNormal.sample(rng);
+                e as f32
+            })
+            .collect();
+        let eps = Tensor::<2>::from_data(TensorData::new(eps, [rows, cols]), device);
+        let scaled = match &self.scale {
+            Param::Scalar(s) => eps.mul_scalar(*s),
+            scale => eps * scale.to_tensor(device),
+        };
+        match &self.loc {
+            Param::Scalar(l) => scaled.add_scalar(*l),
+            loc => scaled + loc.to_tensor(device),
+        }
+    }
+
+    fn has_rsample(&self) -> bool {
+        true
+    }
+}
+
+impl<L: Into<Param>, S: Into<Param>> FromArgs<(L, S)> for Normal {
+    fn from_args((loc, scale): (L, S)) -> Result<Self, DistError> {
+        Normal::new(loc, scale)
+    }
+}
+
+impl<L: Into<Param>, S: Into<Param>> FromArgs<((L, S),)> for Normal {
+    /// A pair returned by a network: `Normal(nn(x))`.
+    fn from_args(((loc, scale),): ((L, S),)) -> Result<Self, DistError> {
+        Normal::new(loc, scale)
+    }
+}

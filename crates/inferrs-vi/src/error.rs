@@ -1,0 +1,100 @@
+//! The error type of the runtime: every variant names the variable, column or epoch at fault.
+
+use inferrs_distributions::DistError;
+
+/// Everything that can go wrong when building data, fitting or querying a model.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A distribution could not be built from its arguments.
+    #[error("variable `{variable}`: {source}")]
+    Distribution {
+        /// The random variable whose distribution is invalid.
+        variable: String,
+        /// What was wrong with it.
+        #[source]
+        source: DistError,
+    },
+    /// A data column is invalid (NaN, infinite, wrong row count, empty).
+    #[error("data column `{column}`: {reason}")]
+    Data {
+        /// The column at fault.
+        column: String,
+        /// What was wrong with it.
+        reason: String,
+    },
+    /// A data column names no random variable of the model.
+    #[error(
+        "data column `{column}` is not a random variable of the model (its random variables: {known})"
+    )]
+    UnknownColumn {
+        /// The column at fault.
+        column: String,
+        /// The model's random variables, comma separated.
+        known: String,
+    },
+    /// A query names no random variable of the model.
+    #[error("`{name}` is not a random variable of the model (its random variables: {known})")]
+    UnknownVariable {
+        /// The name asked for.
+        name: String,
+        /// The model's random variables, comma separated.
+        known: String,
+    },
+    /// A variable is not in the data and nothing says how to infer it.
+    #[error(
+        "variable `{variable}` is not in the data, so it is latent, and this model has no q-model \
+         for it: give it a column in the data, or fit with a q-model or an automatic guide"
+    )]
+    LatentWithoutGuide {
+        /// The latent variable.
+        variable: String,
+    },
+    /// `log_prob` needs a variable that the data does not give.
+    #[error("log_prob needs variable `{variable}` in the data: {reason}")]
+    MissingForLogProb {
+        /// The variable that is missing.
+        variable: String,
+        /// Why it is needed.
+        reason: String,
+    },
+    /// A value or distribution has a shape that does not fit the model.
+    #[error("variable `{variable}`: {detail}")]
+    Shape {
+        /// The variable at fault.
+        variable: String,
+        /// What did not fit.
+        detail: String,
+    },
+    /// The loss became NaN or infinite during fit.
+    #[error(
+        "the loss is not finite ({loss}) at epoch {epoch}; fit stopped and the model keeps the \
+         parameters of the last epoch with a finite loss ({kept_epoch})"
+    )]
+    NonFiniteLoss {
+        /// The 1-based epoch whose loss was not finite.
+        epoch: usize,
+        /// The loss value.
+        loss: f64,
+        /// The epoch whose parameters the model keeps (0: the parameters fit started from).
+        kept_epoch: usize,
+    },
+    /// An inference option is invalid.
+    #[error("invalid option `{option}`: {reason}")]
+    InvalidOption {
+        /// The option.
+        option: &'static str,
+        /// What was wrong with it.
+        reason: String,
+    },
+    /// Saving or loading parameters failed.
+    #[error("parameters file `{path}`: {detail}")]
+    Record {
+        /// The file.
+        path: String,
+        /// What failed.
+        detail: String,
+    },
+    /// A device (backend) error while reading a tensor back.
+    #[error("device error: {0}")]
+    Device(String),
+}

@@ -1,0 +1,271 @@
+//! Variational inference options: [`VI`], its optimizer and learning-rate schedule, and the
+//! [`FitReport`] that `fit` returns.
+
+use burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig, momentum::MomentumConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+
+/// The default learning rate of Adam (see `docs/design.md` for the measurements behind it).
+pub const DEFAULT_LR: f64 = 0.01;
+
+/// The gradient-based optimizer of a fit.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Optimizer {
+    /// Adam (Kingma and Ba 2015).
+    Adam {
+        /// Decay of the first moment.
+        beta1: f32,
+        /// Decay of the second moment.
+        beta2: f32,
+        /// Added to the root of the second moment.
+        epsilon: f32,
+    },
+    /// Stochastic gradient descent, with optional momentum.
+    Sgd {
+        /// Momentum factor (0: plain SGD).
+        momentum: f64,
+    },
+}
+
+impl Optimizer {
+    /// Adam with the usual constants (0.9, 0.999, 1e-8), as Keras, PyTorch and optax use.
+    pub fn adam() -> Self {
+        Self::Adam {
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-8,
+        }
+    }
+
+    /// Plain stochastic gradient descent.
+    pub fn sgd() -> Self {
+        Self::Sgd { momentum: 0.0 }
+    }
+
+    pub(crate) fn init(&self) -> ModuleOptimizer {
+        match *self {
+            Self::Adam {
+                beta1,
+                beta2,
+                epsilon,
+            } => AdamConfig::new()
+                .with_beta_1(beta1)
+                .with_beta_2(beta2)
+                .with_epsilon(epsilon)
+                .init(),
+            Self::Sgd { momentum } => {
+                let config = SgdConfig::new();
+                if momentum > 0.0 {
+                    config
+                        .with_momentum(Some(
+                            MomentumConfig::new()
+                                .with_momentum(momentum)
+                                .with_dampening(0.0),
+                        ))
+                        .init()
+                } else {
+                    config.init()
+                }
+            }
+        }
+    }
+}
+
+/// How the learning rate moves over the epochs of a fit.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Schedule {
+    /// The same rate at every epoch.
+    Constant,
+    /// Cosine decay from the rate to `final_fraction * rate` at the last epoch.
+    Cosine {
+        /// The fraction of the rate left at the end.
+        final_fraction: f64,
+    },
+}
+
+impl Schedule {
+    /// The rate at 0-based `epoch` of `epochs`.
+    pub fn rate(&self, lr: f64, epoch: usize, epochs: usize) -> f64 {
+        match *self {
+            Self::Constant => lr,
+            Self::Cosine { final_fraction } => {
+                let t = if epochs > 1 {
+                    epoch as f64 / (epochs - 1) as f64
+                } else {
+                    1.0
+                };
+                let cos = 0.5 * (1.0 + (std::f64::consts::PI * t).cos());
+                lr * (final_fraction + (1.0 - final_fraction) * cos)
+            }
+        }
+    }
+}
+
+/// Variational inference: maximise the ELBO by gradient steps over the whole data.
+///
+/// With no q-model (the default) the ELBO is the log-likelihood of the data, so fitting is
+/// maximum likelihood over the model's parameters (the weights of its networks).
+///
+/// ```
+/// use inferrs_vi::{VI, Optimizer};
+/// let vi = VI::new(4000).lr(0.005).optimizer(Optimizer::adam()).seed(7).quiet(true);
+/// assert_eq!(vi.epochs(), 4000);
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VI {
+    epochs: usize,
+    lr: f64,
+    optimizer: Optimizer,
+    schedule: Schedule,
+    seed: u64,
+    quiet: bool,
+    log_every: usize,
+}
+
+impl VI {
+    /// `epochs` full passes over the data with the default options: Adam, learning rate
+    /// [`DEFAULT_LR`], the default schedule, seed 0, progress shown.
+    pub fn new(epochs: usize) -> Self {
+        Self {
+            epochs,
+            lr: DEFAULT_LR,
+            optimizer: Optimizer::adam(),
+            schedule: Schedule::Cosine {
+                final_fraction: 0.01,
+            },
+            seed: 0,
+            quiet: false,
+            log_every: 200,
+        }
+    }
+
+    /// Sets the (initial) learning rate.
+    pub fn lr(mut self, lr: f64) -> Self {
+        self.lr = lr;
+        self
+    }
+
+    /// Sets the optimizer.
+    pub fn optimizer(mut self, optimizer: Optimizer) -> Self {
+        self.optimizer = optimizer;
+        self
+    }
+
+    /// Sets the learning-rate schedule.
+    pub fn schedule(mut self, schedule: Schedule) -> Self {
+        self.schedule = schedule;
+        self
+    }
+
+    /// Sets the seed of every random draw of the fit and of the model's later queries.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Hides the progress bar and the loss lines.
+    pub fn quiet(mut self, quiet: bool) -> Self {
+        self.quiet = quiet;
+        self
+    }
+
+    /// Prints InferPy's line `{epoch} epochs\t{loss}` every `n` epochs (200 by default; 0: never).
+    pub fn log_every(mut self, n: usize) -> Self {
+        self.log_every = n;
+        self
+    }
+
+    /// Number of epochs.
+    pub fn epochs(&self) -> usize {
+        self.epochs
+    }
+
+    /// The learning rate.
+    pub fn learning_rate(&self) -> f64 {
+        self.lr
+    }
+
+    /// The seed.
+    pub fn get_seed(&self) -> u64 {
+        self.seed
+    }
+
+    pub(crate) fn optimizer_kind(&self) -> &Optimizer {
+        &self.optimizer
+    }
+
+    pub(crate) fn is_quiet(&self) -> bool {
+        self.quiet
+    }
+
+    pub(crate) fn log_interval(&self) -> usize {
+        self.log_every
+    }
+
+    /// The learning rate at 0-based `epoch` under the schedule.
+    pub fn learning_rate_at(&self, epoch: usize) -> f64 {
+        self.schedule.rate(self.lr, epoch, self.epochs)
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), Error> {
+        if self.epochs == 0 {
+            return Err(Error::InvalidOption {
+                option: "epochs",
+                reason: "must be at least 1".into(),
+            });
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return Err(Error::InvalidOption {
+                option: "lr",
+                reason: format!("must be positive and finite, got {}", self.lr),
+            });
+        }
+        if let Schedule::Cosine { final_fraction } = self.schedule {
+            if !(0.0..=1.0).contains(&final_fraction) {
+                return Err(Error::InvalidOption {
+                    option: "schedule",
+                    reason: format!("final_fraction must be in [0, 1], got {final_fraction}"),
+                });
+            }
+        }
+        if let Optimizer::Sgd { momentum } = self.optimizer {
+            if !(0.0..1.0).contains(&momentum) {
+                return Err(Error::InvalidOption {
+                    option: "optimizer",
+                    reason: format!("SGD momentum must be in [0, 1), got {momentum}"),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What a fit did: the loss of every epoch and the time it took.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FitReport {
+    /// The loss (negative ELBO, summed over rows, as InferPy reports it) of every epoch, before
+    /// that epoch's step.
+    pub losses: Vec<f64>,
+    /// The number of data rows.
+    pub rows: usize,
+    /// Wall-clock seconds of the fit.
+    pub seconds: f64,
+}
+
+impl FitReport {
+    /// The loss of every epoch divided by the number of rows.
+    pub fn losses_per_row(&self) -> Vec<f64> {
+        self.losses.iter().map(|l| l / self.rows as f64).collect()
+    }
+
+    /// The loss of the last epoch (summed over rows).
+    pub fn final_loss(&self) -> f64 {
+        self.losses.last().copied().unwrap_or(f64::NAN)
+    }
+
+    /// The loss of the last epoch per row.
+    pub fn final_loss_per_row(&self) -> f64 {
+        self.final_loss() / self.rows as f64
+    }
+}

@@ -1,0 +1,54 @@
+//! # inferrs: probabilistic programming on burn
+//!
+//! Write a model as a few named random variables whose parameters may come from neural
+//! networks, fit it by maximising the ELBO with burn's autodiff, and query it:
+//!
+//! ```no_run
+//! use inferrs::prelude::*;
+//! # fn main() -> Result<(), inferrs::Error> {
+//! let device = Device::default();
+//! let (x, y) = (vec![0.1f32, 0.7, -1.3], vec![1.0f32, 2.0, -3.0]);
+//! let train = Data::new().with("x", &x)?.with("y", &y)?;
+//! let mut model = datamodel! {
+//!     nn = MixtureNet::new(&device, 15, 20);   // any burn Module: fit trains its weights
+//!     x ~ Normal(1.0, 1.0);
+//!     y ~ MixtureGaussian(nn(x));
+//! };
+//! model.fit(&train, VI::new(4000))?;
+//! let draws = model.posterior_predictive(["y"], &train)?.sample()?;
+//! # Ok(()) }
+//! ```
+//!
+//! The pieces: [`datamodel!`] (the model language), [`Model`] (fit and queries), [`VI`]
+//! (inference options), [`Data`] (named columns), the distributions [`Normal`] and
+//! [`MixtureGaussian`], and [`nn::MixtureNet`] (the network of a Mixture Density Network).
+
+pub mod nn;
+
+pub use burn;
+pub use inferrs_distributions as distributions;
+pub use inferrs_distributions::{DistError, Distribution, MixtureGaussian, Normal, Param, Probs};
+pub use inferrs_graph::{Graph, GraphError, Node, NodeKind};
+pub use inferrs_macros::datamodel;
+pub use inferrs_vi::{
+    Array, Column, Ctx, DEFAULT_LR, Data, Draws, Error, FitReport, IntoColumn, LogProbs, Model,
+    Optimizer, Predictive, Schedule, Site, VI,
+};
+
+/// What most programs import: `use inferrs::prelude::*;`.
+pub mod prelude {
+    pub use crate::nn::MixtureNet;
+    pub use crate::{
+        Data, Error, FitReport, MixtureGaussian, Normal, Optimizer, Probs, Schedule, VI, datamodel,
+    };
+    pub use burn::tensor::{Device, Tensor};
+}
+
+/// Items the `datamodel!` expansion names. Not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use burn;
+    pub use inferrs_distributions::FromArgs;
+    pub use inferrs_graph::Graph;
+    pub use inferrs_vi::{Ctx, Model};
+}

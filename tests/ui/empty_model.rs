@@ -1,0 +1,6 @@
+// A model without a statement.
+use inferrs::prelude::*;
+
+fn main() {
+    let _model = datamodel! {};
+}
