@@ -113,21 +113,21 @@ impl MixtureGaussian {
             "must be non-negative and finite",
         )?;
         let mixture = Self::build(locs.into(), scales.into(), Weights::Probs(probs))?;
-        if let Weights::Probs(probs) = &mixture.weights {
-            if let Some(values) = probs.constants() {
-                let sum = if values.len() == 1 {
-                    values[0] * mixture.k as f64
-                } else {
-                    values.iter().sum::<f64>()
-                };
-                if (sum - 1.0).abs() > 1e-6 {
-                    return Err(DistError::InvalidParameter {
-                        dist: NAME,
-                        param: "probs",
-                        value: sum,
-                        reason: "must sum to 1 (within 1e-6); the value is the sum",
-                    });
-                }
+        if let Weights::Probs(probs) = &mixture.weights
+            && let Some(values) = probs.constants()
+        {
+            let sum = if values.len() == 1 {
+                values[0] * mixture.k as f64
+            } else {
+                values.iter().sum::<f64>()
+            };
+            if (sum - 1.0).abs() > 1e-6 {
+                return Err(DistError::InvalidParameter {
+                    dist: NAME,
+                    param: "probs",
+                    value: sum,
+                    reason: "must sum to 1 (within 1e-6); the value is the sum",
+                });
             }
         }
         Ok(mixture)
@@ -303,7 +303,15 @@ impl Distribution for MixtureGaussian {
     }
 
     /// `logsumexp_k(log_softmax(logits)_k + log N(value; loc_k, scale_k))` per row.
+    ///
+    /// Panics when `value` has more than one column (it would otherwise broadcast against the
+    /// components silently).
     fn log_prob(&self, value: Tensor<2>) -> Tensor<1> {
+        let [rows, cols] = value.dims();
+        assert!(
+            cols == 1,
+            "MixtureGaussian::log_prob: value of shape [{rows}, {cols}] must have one column"
+        );
         let log_w = self.log_weights(&value.device());
         let log_n = gaussian_log_density(value, &self.locs, &self.scales);
         logsumexp(log_w + log_n, 1).squeeze_dim::<1>(1)

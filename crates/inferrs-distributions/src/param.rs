@@ -15,6 +15,9 @@ use burn::tensor::{Device, Tensor, TensorData};
 ///
 /// Constants are validated by the distribution constructors; tensors are not read (that would
 /// need a device synchronisation), only their shapes are checked.
+// The tensor handle is larger than the constants, but `Param` is built once per distribution
+// and boxing would leak into the public API (`Param::Tensor(t)`).
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Param {
     /// A constant, broadcast over rows and columns.
@@ -172,15 +175,15 @@ pub(crate) fn check_constants(
     ok: impl Fn(f64) -> bool,
     reason: &'static str,
 ) -> Result<(), crate::DistError> {
-    if let Some(values) = param.constants() {
-        if let Some(&value) = values.iter().find(|&&v| !ok(v)) {
-            return Err(crate::DistError::InvalidParameter {
-                dist,
-                param: name,
-                value,
-                reason,
-            });
-        }
+    if let Some(values) = param.constants()
+        && let Some(&value) = values.iter().find(|&&v| !ok(v))
+    {
+        return Err(crate::DistError::InvalidParameter {
+            dist,
+            param: name,
+            value,
+            reason,
+        });
     }
     Ok(())
 }

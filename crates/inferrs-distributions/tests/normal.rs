@@ -165,6 +165,13 @@ fn from_args_params_and_moments() {
     let n = <Normal as FromArgs<_>>::from_args(((t2(&[0.0, 1.0], 2, 1, &d), 3i32),)).unwrap();
     assert_eq!(n.batch_rows(), 2);
     assert!(<Normal as FromArgs<_>>::from_args((0.0f32, -1i32)).is_err());
+    // Untyped literals, as the macro writes them.
+    assert_eq!(
+        <Normal as FromArgs<_>>::from_args((0, 1.5))
+            .unwrap()
+            .batch_rows(),
+        1
+    );
     let v = Normal::new(0.0, t2(&[0.5, 3.0], 1, 2, &d))
         .unwrap()
         .variance();

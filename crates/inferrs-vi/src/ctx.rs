@@ -100,19 +100,15 @@ impl<'a> Ctx<'a> {
             variable: name.to_string(),
             source,
         })?;
-        let batch = dist.batch_rows();
-        if batch != 1 && batch != self.rows {
-            return Err(Error::Shape {
-                variable: name.to_string(),
-                detail: format!(
-                    "its {} parameters have {batch} rows but the data has {} rows",
-                    dist.name(),
-                    self.rows
-                ),
-            });
-        }
+        let shape_error = |e: DistError| Error::Shape {
+            variable: name.to_string(),
+            detail: e.to_string(),
+        };
+        dist.check_rows(self.rows).map_err(shape_error)?;
         let site = match self.observed.get(name) {
             Some(value) => {
+                dist.check_value(value.dims()).map_err(shape_error)?;
+                // Strict: a scalar distribution does not silently take a wide column.
                 let [_, cols] = value.dims();
                 if cols != dist.event_size() {
                     return Err(Error::Shape {

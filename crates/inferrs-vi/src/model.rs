@@ -7,6 +7,8 @@ use std::time::Instant;
 
 use burn::module::Module;
 use burn::optim::GradientsParams;
+use burn::store::ModuleRecord;
+use burn::tensor::Bytes;
 use burn::tensor::{Device, Tensor};
 use indexmap::IndexMap;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -288,32 +290,39 @@ where
     /// [`Error::Record`] naming the file when writing fails.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), Error> {
         let path = path.as_ref();
-        self.params
+        let bytes = self
+            .params
             .clone()
-            .save_file(path)
-            .map_err(|e| Error::Record {
-                path: path.display().to_string(),
-                detail: format!("{e:?}"),
-            })
+            .into_record()
+            .into_bytes()
+            .map_err(|e| record_error(path, format!("{e:?}")))?;
+        std::fs::write(path, &bytes[..]).map_err(|e| record_error(path, e.to_string()))
     }
 
     /// Loads trainable parameters saved by [`Model::save`] from a model with the same
-    /// declarations. On error the model's parameters are unchanged.
+    /// declarations. The file is read whole, so it may be removed afterwards. On error the
+    /// model's parameters are unchanged.
     ///
     /// # Errors
     /// [`Error::Record`] naming the file when it cannot be read or does not fit the model.
     pub fn load(&mut self, path: impl AsRef<Path>) -> Result<(), Error> {
         let path = path.as_ref();
-        let loaded = self
+        let bytes = std::fs::read(path).map_err(|e| record_error(path, e.to_string()))?;
+        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
+            .map_err(|e| record_error(path, format!("{e:?}")))?;
+        self.params = self
             .params
             .clone()
-            .try_load_file(path)
-            .map_err(|e| Error::Record {
-                path: path.display().to_string(),
-                detail: format!("{e:?}"),
-            })?;
-        self.params = loaded;
+            .try_load_record(record)
+            .map_err(|e| record_error(path, format!("{e:?}")))?;
         Ok(())
+    }
+}
+
+fn record_error(path: &Path, detail: String) -> Error {
+    Error::Record {
+        path: path.display().to_string(),
+        detail,
     }
 }
 
