@@ -5,9 +5,9 @@
 //! `::inferrs::__private`. The grammar, the expansion and every diagnostic are described in
 //! `docs/dsl.md`.
 //!
-//! The work is split as in thiserror-impl: [`ast`] (the grammar, as `Parse` impls), [`valid`]
-//! (the checks, through the graph), [`expand`] (the generated code), [`fallback`] (what a model
-//! with errors expands to), and [`rewrite`] (the uses of the model's names in expressions).
+//! The work is split as in thiserror-impl: `ast` (the grammar, as `Parse` impls), `valid` (the
+//! checks, through the graph), `expand` (the generated code), `fallback` (what a model with
+//! errors expands to), and `rewrite` (the uses of the model's names in expressions).
 
 mod ast;
 mod expand;
