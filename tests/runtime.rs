@@ -122,7 +122,8 @@ fn fit_matches_closed_form_least_squares() -> Result<(), Error> {
 
 #[test]
 fn same_seed_gives_bit_identical_losses_and_samples() -> Result<(), Error> {
-    let run = || -> Result<(Vec<f64>, Vec<f32>, Vec<f32>), Error> {
+    type Outputs = (Vec<f64>, Vec<f32>, Vec<f32>);
+    let run = || -> Result<Outputs, Error> {
         let device = Device::default();
         device.seed(3);
         let (x, y) = line_data(64);

@@ -135,7 +135,7 @@ pub fn run(opts: &Options) -> Result<Summary, Box<dyn std::error::Error>> {
         .try_to_vec::<f32>()?;
     let curve: Vec<(f32, f32)> = grid.iter().copied().zip(means).collect();
     plots::scatter_with_curve(
-        &opts.out.join("regression.png"),
+        opts.out.join("regression.png"),
         "Least-squares regression predicts the mean and fails",
         &x_train,
         &y_train,
@@ -161,19 +161,19 @@ pub fn run(opts: &Options) -> Result<Summary, Box<dyn std::error::Error>> {
     let test_x_only = Data::new().with("x", &x_test)?;
     let draws = model.posterior_predictive(["y"], &test_x_only)?.sample()?;
     plots::scatter_two(
-        &opts.out.join("samples.png"),
+        opts.out.join("samples.png"),
         "MDN: held-out data and posterior-predictive samples",
         (&x_test, &y_test, "held-out data"),
         (&x_test, draws["y"].as_slice(), "samples from the MDN"),
     )?;
     let panels = density_panels(&device, &model.params().nn, &[-10.0, -5.0, 0.0, 5.0, 10.0])?;
     plots::mixture_densities(
-        &opts.out.join("densities.png"),
+        opts.out.join("densities.png"),
         "p(y | x): the MDN (solid), its components (thin), the truth (dashed)",
         &panels,
     )?;
     plots::loss_curve(
-        &opts.out.join("loss.png"),
+        opts.out.join("loss.png"),
         "MDN fit: loss per row",
         &report.losses_per_row(),
         "negative ELBO / N",

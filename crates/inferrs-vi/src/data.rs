@@ -199,16 +199,16 @@ impl Data {
                 reason: "is given twice".to_string(),
             });
         }
-        if let Some((first, c)) = self.columns.first() {
-            if c.rows != column.rows {
-                return Err(Error::Data {
-                    column: name.to_string(),
-                    reason: format!(
-                        "has {} rows but column `{first}` has {}",
-                        column.rows, c.rows
-                    ),
-                });
-            }
+        if let Some((first, c)) = self.columns.first()
+            && c.rows != column.rows
+        {
+            return Err(Error::Data {
+                column: name.to_string(),
+                reason: format!(
+                    "has {} rows but column `{first}` has {}",
+                    column.rows, c.rows
+                ),
+            });
         }
         self.columns.insert(name.to_string(), column);
         Ok(())

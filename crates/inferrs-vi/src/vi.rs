@@ -221,21 +221,21 @@ impl VI {
                 reason: format!("must be positive and finite, got {}", self.lr),
             });
         }
-        if let Schedule::Cosine { final_fraction } = self.schedule {
-            if !(0.0..=1.0).contains(&final_fraction) {
-                return Err(Error::InvalidOption {
-                    option: "schedule",
-                    reason: format!("final_fraction must be in [0, 1], got {final_fraction}"),
-                });
-            }
+        if let Schedule::Cosine { final_fraction } = self.schedule
+            && !(0.0..=1.0).contains(&final_fraction)
+        {
+            return Err(Error::InvalidOption {
+                option: "schedule",
+                reason: format!("final_fraction must be in [0, 1], got {final_fraction}"),
+            });
         }
-        if let Optimizer::Sgd { momentum } = self.optimizer {
-            if !(0.0..1.0).contains(&momentum) {
-                return Err(Error::InvalidOption {
-                    option: "optimizer",
-                    reason: format!("SGD momentum must be in [0, 1), got {momentum}"),
-                });
-            }
+        if let Optimizer::Sgd { momentum } = self.optimizer
+            && !(0.0..1.0).contains(&momentum)
+        {
+            return Err(Error::InvalidOption {
+                option: "optimizer",
+                reason: format!("SGD momentum must be in [0, 1), got {momentum}"),
+            });
         }
         Ok(())
     }
