@@ -4,14 +4,17 @@ use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::activation::{relu, softplus};
 use burn::tensor::{Device, Tensor};
+use inferrs_distributions::DistError;
 
-/// The smallest scale a [`MixtureNet`] component can have: keeps the Normal log-density and its
+/// The default smallest scale of a [`MixtureNet`] component: keeps the Normal log-density and its
 /// gradient finite when the optimiser drives an unused component's scale towards zero.
+/// [`MixtureNet::with_min_scale`] sets another.
 pub const MIN_SCALE: f64 = 1e-3;
 
 /// The network of a Mixture Density Network (Bishop 1994) for a scalar input and output:
 /// `1 -> hidden -> hidden` with ReLU, then three heads of `components` each: the locations,
-/// the scales (softplus plus [`MIN_SCALE`]) and the mixture logits.
+/// the scales (softplus plus a floor, [`MIN_SCALE`] unless [`MixtureNet::with_min_scale`] sets
+/// another) and the mixture logits.
 ///
 /// # Shapes
 /// `forward(x: [rows, 1]) -> (locs, scales, logits)`, each `[rows, components]`.
@@ -22,6 +25,7 @@ pub struct MixtureNet {
     locs: Linear,
     scales: Linear,
     logits: Linear,
+    min_scale: f64,
 }
 
 impl MixtureNet {
@@ -34,7 +38,34 @@ impl MixtureNet {
             locs: LinearConfig::new(hidden, components).init(device),
             scales: LinearConfig::new(hidden, components).init(device),
             logits: LinearConfig::new(hidden, components).init(device),
+            min_scale: MIN_SCALE,
         }
+    }
+
+    /// The same network with component scales of at least `min_scale` (in the units of `y`).
+    ///
+    /// A floor below the narrowest width the conditional density really has loses nothing and
+    /// stops components from collapsing onto single training points, which is how an MDN
+    /// overfits.
+    ///
+    /// # Errors
+    /// [`DistError::InvalidParameter`] carrying the value when it is not positive and finite.
+    pub fn with_min_scale(mut self, min_scale: f64) -> Result<Self, DistError> {
+        if !(min_scale.is_finite() && min_scale > 0.0) {
+            return Err(DistError::InvalidParameter {
+                dist: "MixtureNet",
+                param: "min_scale",
+                value: min_scale,
+                reason: "must be positive and finite",
+            });
+        }
+        self.min_scale = min_scale;
+        Ok(self)
+    }
+
+    /// The floor of the component scales.
+    pub fn min_scale(&self) -> f64 {
+        self.min_scale
     }
 
     /// The mixture parameters for inputs `x`.
@@ -44,7 +75,7 @@ impl MixtureNet {
     pub fn forward(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>, Tensor<2>) {
         let h = relu(self.hidden1.forward(x));
         let h = relu(self.hidden2.forward(h));
-        let scales = softplus(self.scales.forward(h.clone()), 1.0) + MIN_SCALE;
+        let scales = softplus(self.scales.forward(h.clone()), 1.0) + self.min_scale;
         (self.locs.forward(h.clone()), scales, self.logits.forward(h))
     }
 }

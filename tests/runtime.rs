@@ -426,3 +426,29 @@ fn mdn_model_fits_and_predicts_with_the_contract_syntax() -> Result<(), Error> {
     assert!(upper > 0.3 && lower > 0.3, "upper {upper}, lower {lower}");
     Ok(())
 }
+
+#[test]
+fn mixture_net_scale_floor_is_validated_and_applied() {
+    let device = Device::default();
+    let err = MixtureNet::new(&device, 4, 3)
+        .with_min_scale(-1.0)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("min_scale") && err.to_string().contains("-1"),
+        "{err}"
+    );
+    assert!(
+        MixtureNet::new(&device, 4, 3)
+            .with_min_scale(f64::NAN)
+            .is_err()
+    );
+    let net = MixtureNet::new(&device, 4, 3).with_min_scale(0.25).unwrap();
+    assert_eq!(net.min_scale(), 0.25);
+    let x = Tensor::<2>::from_data(
+        burn::tensor::TensorData::new(vec![-50.0f32, 0.0, 50.0], [3, 1]),
+        &device,
+    );
+    let (_, scales, _) = net.forward(x);
+    let scales = scales.into_data().try_to_vec::<f32>().unwrap();
+    assert!(scales.iter().all(|&s| s >= 0.25), "{scales:?}");
+}
