@@ -1,7 +1,8 @@
 //! Networks for common models.
 
 use burn::module::Module;
-use burn::nn::{Linear, LinearConfig};
+use burn::module::Param;
+use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::tensor::activation::{relu, softplus};
 use burn::tensor::{Device, Tensor};
 use inferrs_distributions::DistError;
@@ -29,15 +30,18 @@ pub struct MixtureNet {
 }
 
 impl MixtureNet {
-    /// A network with `hidden` units in each hidden layer and `components` mixture components,
-    /// initialised with burn's default (Kaiming-uniform) initialiser on `device`.
+    /// A network with `hidden` units in each hidden layer and `components` mixture components on
+    /// `device`, initialised as Keras initialises dense layers (Glorot-uniform weights, zero
+    /// biases), as in InferPy's tutorial. Measured on the MDN tutorial this gives lower and far
+    /// more consistent held-out NLL than burn's default Kaiming-uniform weights and biases,
+    /// which left some seeds stuck with a branch missed (`docs/design.md`).
     pub fn new(device: &Device, hidden: usize, components: usize) -> Self {
         Self {
-            hidden1: LinearConfig::new(1, hidden).init(device),
-            hidden2: LinearConfig::new(hidden, hidden).init(device),
-            locs: LinearConfig::new(hidden, components).init(device),
-            scales: LinearConfig::new(hidden, components).init(device),
-            logits: LinearConfig::new(hidden, components).init(device),
+            hidden1: glorot_linear(device, 1, hidden),
+            hidden2: glorot_linear(device, hidden, hidden),
+            locs: glorot_linear(device, hidden, components),
+            scales: glorot_linear(device, hidden, components),
+            logits: glorot_linear(device, hidden, components),
             min_scale: MIN_SCALE,
         }
     }
@@ -78,4 +82,13 @@ impl MixtureNet {
         let scales = softplus(self.scales.forward(h.clone()), 1.0) + self.min_scale;
         (self.locs.forward(h.clone()), scales, self.logits.forward(h))
     }
+}
+
+/// A dense layer with Glorot-uniform weights and zero biases (the Keras default).
+fn glorot_linear(device: &Device, inputs: usize, outputs: usize) -> Linear {
+    let mut linear = LinearConfig::new(inputs, outputs)
+        .with_initializer(Initializer::XavierUniform { gain: 1.0 })
+        .init(device);
+    linear.bias = Some(Param::from_tensor(Tensor::zeros([outputs], device)));
+    linear
 }

@@ -13,6 +13,7 @@ fn mdn_example_runs_and_writes_its_outputs() {
         seed: 0,
         out: out.clone(),
         quiet: true,
+        lr: None,
     };
     let summary = mdn::run(&opts).expect("the example runs");
     for png in ["regression.png", "samples.png", "densities.png", "loss.png"] {

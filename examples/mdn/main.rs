@@ -67,6 +67,9 @@ pub struct Options {
     /// Hide progress bars and loss lines.
     #[arg(long)]
     pub quiet: bool,
+    /// Initial learning rate of Adam (inferrs' default when not given).
+    #[arg(long)]
+    pub lr: Option<f64>,
 }
 
 /// What a run measured (written to `summary.json`).
@@ -88,6 +91,8 @@ pub struct Summary {
     pub epochs: usize,
     /// The seed.
     pub seed: u64,
+    /// The initial learning rate of the MDN fit.
+    pub lr: f64,
     /// Number of training points.
     pub n_train: usize,
     /// Number of held-out points.
@@ -149,10 +154,12 @@ pub fn run(opts: &Options) -> Result<Summary, Box<dyn std::error::Error>> {
         x ~ Normal(0.0, 10.0);
         y ~ MixtureGaussian(nn(x));
     };
-    let report = model.fit(
-        &train,
-        VI::new(opts.epochs).seed(opts.seed).quiet(opts.quiet),
-    )?;
+    let mut vi = VI::new(opts.epochs).seed(opts.seed).quiet(opts.quiet);
+    if let Some(lr) = opts.lr {
+        vi = vi.lr(lr);
+    }
+    let lr = vi.learning_rate();
+    let report = model.fit(&train, vi)?;
     let heldout_nll = -model.log_prob(["y"], &test)?.mean();
     let train_nll = -model.log_prob(["y"], &train)?.mean();
     let bayes_nll = toy::bayes_nll(&x_test, &y_test);
@@ -188,6 +195,7 @@ pub fn run(opts: &Options) -> Result<Summary, Box<dyn std::error::Error>> {
         fit_seconds: report.seconds,
         epochs: opts.epochs,
         seed: opts.seed,
+        lr,
         n_train: x_train.len(),
         n_test: x_test.len(),
         components: COMPONENTS,
