@@ -113,7 +113,7 @@ pub fn run(opts: &Options) -> Result<Summary, Box<dyn std::error::Error>> {
     device.seed(opts.seed);
 
     let (x_train, y_train) = toy::make_data(toy::N_TRAIN, toy::TRAIN_SEED);
-    let (x_test, y_test) = toy::make_data(toy::N_TRAIN, toy::TEST_SEED);
+    let (x_test, y_test) = toy::make_data(toy::N_TEST, toy::TEST_SEED);
     let train = Data::new().with("x", &x_train)?.with("y", &y_train)?;
     let test = Data::new().with("x", &x_test)?.with("y", &y_test)?;
 

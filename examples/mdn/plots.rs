@@ -108,6 +108,36 @@ where
     Ok(())
 }
 
+/// A titled `x`-`y` chart with a light grid, the frame of both scatter plots.
+fn xy_chart<'a, 'b>(
+    root: &'a DrawingArea<BitMapBackend<'b>, Shift>,
+    title: &str,
+    (x0, x1): (f64, f64),
+    (y0, y1): (f64, f64),
+) -> Result<
+    ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    Box<dyn Error>,
+> {
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, (FONT, 26))
+        .margin(15)
+        .x_label_area_size(50)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x0..x1, y0..y1)?;
+    chart
+        .configure_mesh()
+        .x_desc("x")
+        .y_desc("y")
+        .axis_desc_style((FONT, 20))
+        .label_style((FONT, 15))
+        .bold_line_style(GRID)
+        .light_line_style(TRANSPARENT)
+        .x_label_formatter(&tick)
+        .y_label_formatter(&tick)
+        .draw()?;
+    Ok(chart)
+}
+
 /// Scatter of the training data (`x` horizontal, `y` vertical) with a fitted curve on top:
 /// meant for the plain regression net, whose least-squares fit is the conditional mean
 /// `E[y | x]`, a line through the middle of the multimodal data.
@@ -138,23 +168,7 @@ pub fn scatter_with_curve(
         .map(|&v| v as f64);
     let (x0, x1) = padded_range(xs, 0.03);
     let (y0, y1) = padded_range(ys, 0.05);
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, (FONT, 26))
-        .margin(15)
-        .x_label_area_size(50)
-        .y_label_area_size(60)
-        .build_cartesian_2d(x0..x1, y0..y1)?;
-    chart
-        .configure_mesh()
-        .x_desc("x")
-        .y_desc("y")
-        .axis_desc_style((FONT, 20))
-        .label_style((FONT, 15))
-        .bold_line_style(GRID)
-        .light_line_style(TRANSPARENT)
-        .x_label_formatter(&tick)
-        .y_label_formatter(&tick)
-        .draw()?;
+    let mut chart = xy_chart(&root, title, (x0, x1), (y0, y1))?;
     let dot = BLUE.mix(0.3).filled();
     chart
         .draw_series(
@@ -196,23 +210,7 @@ pub fn scatter_two(
     let ys = a.1.iter().chain(b.1).map(|&v| v as f64);
     let (x0, x1) = padded_range(xs, 0.03);
     let (y0, y1) = padded_range(ys, 0.05);
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, (FONT, 26))
-        .margin(15)
-        .x_label_area_size(50)
-        .y_label_area_size(60)
-        .build_cartesian_2d(x0..x1, y0..y1)?;
-    chart
-        .configure_mesh()
-        .x_desc("x")
-        .y_desc("y")
-        .axis_desc_style((FONT, 20))
-        .label_style((FONT, 15))
-        .bold_line_style(GRID)
-        .light_line_style(TRANSPARENT)
-        .x_label_formatter(&tick)
-        .y_label_formatter(&tick)
-        .draw()?;
+    let mut chart = xy_chart(&root, title, (x0, x1), (y0, y1))?;
     for ((xs, ys, label), color) in [(a, BLUE), (b, ORANGE)] {
         let dot = color.mix(0.3).filled();
         chart
