@@ -152,11 +152,14 @@ where
                     return Err(e);
                 }
             };
-            let value = f64::from(
-                loss.clone()
-                    .try_into_scalar::<f32>()
-                    .map_err(|e| Error::Device(format!("{e:?}")))?,
-            );
+            let value = match loss.clone().try_into_scalar::<f32>() {
+                Ok(v) => f64::from(v),
+                Err(e) => {
+                    self.params = last_finite.valid();
+                    bar.abandon();
+                    return Err(Error::Device(format!("{e:?}")));
+                }
+            };
             if !value.is_finite() {
                 self.params = last_finite.valid();
                 bar.abandon();
@@ -169,8 +172,7 @@ where
             last_finite = params.clone();
             losses.push(value);
             let grads = GradientsParams::from_grads(loss.backward(), &params);
-            let next = optimizer.step(vi.learning_rate_at(epoch), params.clone(), grads);
-            params = next;
+            params = optimizer.step(vi.learning_rate_at(epoch), params, grads);
             let done = epoch + 1;
             if log_every > 0 && done % log_every == 0 {
                 let line = format!("{done} epochs\t{value}");
