@@ -452,3 +452,30 @@ fn mixture_net_scale_floor_is_validated_and_applied() {
     let scales = scales.into_data().try_to_vec::<f32>().unwrap();
     assert!(scales.iter().all(|&s| s >= 0.25), "{scales:?}");
 }
+
+#[test]
+fn data_from_csv_reads_columns_and_names_bad_values() -> Result<(), Error> {
+    let dir = std::env::temp_dir();
+    let good = dir.join(format!("inferrs-good-{}.csv", std::process::id()));
+    std::fs::write(&good, "x, y\n0.5, 1.0\n-2, 3.25\n").unwrap();
+    let data = Data::from_csv(&good)?;
+    std::fs::remove_file(&good).ok();
+    assert_eq!(data.names().collect::<Vec<_>>(), ["x", "y"]);
+    assert_eq!(data.get("y").unwrap().values(), &[1.0, 3.25]);
+    assert_eq!(data.rows(), Some(2));
+
+    let bad = dir.join(format!("inferrs-bad-{}.csv", std::process::id()));
+    std::fs::write(&bad, "x,y\n0.5,1.0\n0.7,oops\n").unwrap();
+    let err = Data::from_csv(&bad).unwrap_err();
+    std::fs::remove_file(&bad).ok();
+    assert!(
+        matches!(&err, Error::Data { column, reason } if column == "y" && reason.contains("row 1")),
+        "{err}"
+    );
+    let err = Data::from_csv(dir.join("inferrs-no-such-file.csv")).unwrap_err();
+    assert!(
+        err.to_string().contains("inferrs-no-such-file.csv"),
+        "{err}"
+    );
+    Ok(())
+}
