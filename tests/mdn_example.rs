@@ -21,6 +21,8 @@ fn mdn_example_runs_and_writes_its_outputs() {
         assert!(bytes.starts_with(b"\x89PNG"), "{png} is not a PNG");
         assert!(bytes.len() > 10_000, "{png} is suspiciously small");
     }
+    let dot = std::fs::read_to_string(out.join("model.dot")).expect("model.dot");
+    assert!(dot.contains("\"x\" -> \"y\""), "{dot}");
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
     for key in [

@@ -160,6 +160,7 @@ pub fn run(opts: &Options) -> Result<Summary, Box<dyn std::error::Error>> {
     }
     let lr = vi.learning_rate();
     let report = model.fit(&train, vi)?;
+    std::fs::write(opts.out.join("model.dot"), model.graph().to_dot())?;
     let heldout_nll = -model.log_prob(["y"], &test)?.mean();
     let train_nll = -model.log_prob(["y"], &train)?.mean();
     let bayes_nll = toy::bayes_nll(&x_test, &y_test);
