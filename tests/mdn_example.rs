@@ -45,6 +45,13 @@ fn mdn_example_runs_and_writes_its_outputs() {
     );
     assert!(summary.heldout_nll.is_finite() && summary.train_nll.is_finite());
     assert!(summary.heldout_nll > summary.bayes_nll - 0.05);
+    // The two parts of the excess add up to it.
+    let parts = summary.excess_edges + summary.excess_interior;
+    assert!(
+        (parts - summary.excess_nll).abs() < 1e-9,
+        "{parts} vs {}",
+        summary.excess_nll
+    );
     // Even after 300 epochs the MDN is far better than the least-squares network, which
     // predicts the mean of several branches.
     assert!(
