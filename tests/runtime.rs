@@ -178,7 +178,8 @@ fn predictive_works_on_any_number_of_rows() -> Result<(), Error> {
         .map(|&v| (f64::from(v) - mean).powi(2))
         .sum::<f64>()
         / xs.len() as f64;
-    // x ~ Normal(0, 2): 2000 draws, mean within 5 standard errors (5 * 2 / sqrt(2000) = 0.22).
+    // x ~ Normal(0, 2): 2000 draws, mean within 5 standard errors (5 * 2 / sqrt(2000) = 0.22),
+    // variance within about 6 (4 * sqrt(2 / 2000) = 0.13 each).
     assert!(mean.abs() < 0.23, "mean of x draws {mean}");
     assert!((var - 4.0).abs() < 0.8, "variance of x draws {var}");
     Ok(())
