@@ -29,12 +29,14 @@ mod math;
 mod mixture;
 mod normal;
 mod param;
+mod support;
 
 pub use error::DistError;
 pub use math::logsumexp;
 pub use mixture::{MixtureGaussian, Probs};
 pub use normal::Normal;
 pub use param::Param;
+pub use support::Support;
 
 use burn::tensor::{Device, Tensor};
 
@@ -106,6 +108,30 @@ pub trait Distribution: std::fmt::Debug {
     /// True when [`sample`](Distribution::sample) is reparameterised (differentiable with
     /// respect to tensor parameters).
     fn has_rsample(&self) -> bool;
+
+    /// The set of values with positive density.
+    fn support(&self) -> Support;
+
+    /// The mean, per row and event element.
+    ///
+    /// Differentiable in tensor parameters. Where the mean does not exist (a Cauchy, a
+    /// Student t with `df <= 1`) the entries are NaN.
+    ///
+    /// # Shapes
+    ///
+    /// * returns: `[batch_rows, event]`
+    fn mean(&self, device: &Device) -> Tensor<2>;
+
+    /// The variance, per row and event element (the diagonal of the covariance for
+    /// multivariate distributions).
+    ///
+    /// Differentiable in tensor parameters. Where it does not exist (a Cauchy) the entries are
+    /// NaN; where it is infinite (a Student t with `1 < df <= 2`) they are `inf`.
+    ///
+    /// # Shapes
+    ///
+    /// * returns: `[batch_rows, event]`
+    fn variance(&self, device: &Device) -> Tensor<2>;
 
     /// Checks that a value of shape `[rows, cols]` can be passed to
     /// [`log_prob`](Distribution::log_prob).

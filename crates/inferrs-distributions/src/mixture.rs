@@ -7,7 +7,7 @@ use rand_distr::{Distribution as _, StandardNormal};
 
 use crate::math::{gaussian_log_density, logsumexp};
 use crate::param::{broadcast_dim, check_constants, check_nonempty};
-use crate::{DistError, Distribution, FromArgs, Param, Rng};
+use crate::{DistError, Distribution, FromArgs, Param, Rng, Support};
 
 const NAME: &str = "MixtureGaussian";
 
@@ -364,6 +364,28 @@ impl Distribution for MixtureGaussian {
 
     fn has_rsample(&self) -> bool {
         false
+    }
+
+    fn support(&self) -> Support {
+        Support::Real
+    }
+
+    /// `sum_k pi_k loc_k`.
+    fn mean(&self, device: &Device) -> Tensor<2> {
+        let shape = [self.rows, self.k];
+        let weights = self.log_weights(device).exp().expand(shape);
+        (weights * self.locs.to_tensor_as(device, shape)).sum_dim(1)
+    }
+
+    /// `sum_k pi_k (scale_k^2 + loc_k^2) - mean^2`.
+    fn variance(&self, device: &Device) -> Tensor<2> {
+        let shape = [self.rows, self.k];
+        let weights = self.log_weights(device).exp().expand(shape);
+        let locs = self.locs.to_tensor_as(device, shape);
+        let scales = self.scales.to_tensor_as(device, shape);
+        let mean = (weights.clone() * locs.clone()).sum_dim(1);
+        let second = (weights * (scales.square() + locs.square())).sum_dim(1);
+        second - mean.square()
     }
 
     fn check_value(&self, shape: [usize; 2]) -> Result<(), DistError> {

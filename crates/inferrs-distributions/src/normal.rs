@@ -5,7 +5,7 @@ use rand_distr::{Distribution as _, StandardNormal};
 
 use crate::math::gaussian_log_density;
 use crate::param::{broadcast_dim, check_constants, check_nonempty};
-use crate::{DistError, Distribution, FromArgs, Param, Rng};
+use crate::{DistError, Distribution, FromArgs, Param, Rng, Support};
 
 const NAME: &str = "Normal";
 
@@ -78,20 +78,6 @@ impl Normal {
     pub fn scale(&self) -> &Param {
         &self.scale
     }
-
-    /// The mean (`loc`).
-    pub fn mean(&self) -> Param {
-        self.loc.clone()
-    }
-
-    /// The variance `scale^2` (computed on the host for constants, on the device for a tensor).
-    pub fn variance(&self) -> Param {
-        match &self.scale {
-            Param::Scalar(s) => Param::Scalar(s * s),
-            Param::Vector(v) => Param::Vector(v.iter().map(|s| s * s).collect()),
-            Param::Tensor(t) => Param::Tensor(t.clone().square()),
-        }
-    }
 }
 
 impl Distribution for Normal {
@@ -140,6 +126,20 @@ impl Distribution for Normal {
 
     fn has_rsample(&self) -> bool {
         true
+    }
+
+    fn support(&self) -> Support {
+        Support::Real
+    }
+
+    fn mean(&self, device: &Device) -> Tensor<2> {
+        self.loc.to_tensor_as(device, [self.rows, self.cols])
+    }
+
+    fn variance(&self, device: &Device) -> Tensor<2> {
+        self.scale
+            .to_tensor_as(device, [self.rows, self.cols])
+            .square()
     }
 }
 

@@ -56,6 +56,20 @@ impl Param {
         }
     }
 
+    /// Materialises the parameter as a tensor broadcast to `shape` on `device`.
+    ///
+    /// # Panics
+    ///
+    /// When the parameter's shape does not broadcast to `shape`.
+    pub fn to_tensor_as(&self, device: &Device, shape: [usize; 2]) -> Tensor<2> {
+        let t = self.to_tensor(device);
+        if t.dims() == shape {
+            t
+        } else {
+            t.expand(shape)
+        }
+    }
+
     /// Number of rows (1 for constants).
     pub fn rows(&self) -> usize {
         self.shape()[0]

@@ -2,7 +2,7 @@
 mod common;
 
 use common::*;
-use inferrs_distributions::{DistError, Distribution, FromArgs, Normal, Param};
+use inferrs_distributions::{DistError, Distribution, FromArgs, Normal, Param, Support};
 
 /// Tolerance for f32 log densities of moderate size (|lp| < 50).
 const REL: f64 = 1e-5;
@@ -160,8 +160,8 @@ fn from_args_params_and_moments() {
     let d = cpu();
     let n = <Normal as FromArgs<_>>::from_args((1.0, 2.0)).unwrap();
     assert!(matches!(n.loc(), Param::Scalar(x) if *x == 1.0));
-    assert!(matches!(n.variance(), Param::Scalar(x) if x == 4.0));
-    assert!(matches!(n.mean(), Param::Scalar(x) if x == 1.0));
+    assert_close(&to_vec(n.variance(&d)), &[4.0], 0.0, 0.0, "variance");
+    assert_close(&to_vec(n.mean(&d)), &[1.0], 0.0, 0.0, "mean");
     let n = <Normal as FromArgs<_>>::from_args(((t2(&[0.0, 1.0], 2, 1, &d), 3i32),)).unwrap();
     assert_eq!(n.batch_rows(), 2);
     assert!(<Normal as FromArgs<_>>::from_args((0.0f32, -1i32)).is_err());
@@ -172,13 +172,16 @@ fn from_args_params_and_moments() {
             .batch_rows(),
         1
     );
-    let v = Normal::new(0.0, t2(&[0.5, 3.0], 1, 2, &d))
-        .unwrap()
-        .variance();
-    match v {
-        Param::Tensor(t) => assert_close(&to_vec(t), &[0.25, 9.0], 1e-6, 0.0, "variance"),
-        p => panic!("unexpected {p:?}"),
-    }
+    let n = Normal::new(t2(&[1.0, -1.0], 2, 1, &d), t2(&[0.5, 3.0], 1, 2, &d)).unwrap();
+    assert_close(
+        &to_vec(n.variance(&d)),
+        &[0.25, 9.0, 0.25, 9.0],
+        1e-6,
+        0.0,
+        "variance",
+    );
+    assert_close(&to_vec(n.mean(&d)), &[1.0, 1.0, -1.0, -1.0], 0.0, 0.0, "mean");
+    assert_eq!(n.support(), Support::Real);
     assert!(Normal::new(0.0, 1.0).unwrap().has_rsample());
 }
 
