@@ -309,14 +309,15 @@ fn from_args_forms() {
 fn mixture_moments_match_closed_form() {
     let d = cpu();
     // Weights 0.25 / 0.75 (logits ln 1, ln 3), locs -1 / 2, scales 0.5 / 1.
-    let m = MixtureGaussian::new(
-        vec![-1.0, 2.0],
-        vec![0.5, 1.0],
-        vec![0.0, 3.0f64.ln()],
-    )
-    .unwrap();
-    let mean = 0.25 * -1.0 + 0.75 * 2.0;
+    let m = MixtureGaussian::new(vec![-1.0, 2.0], vec![0.5, 1.0], vec![0.0, 3.0f64.ln()]).unwrap();
+    let mean = -0.25 + 0.75 * 2.0;
     let second = 0.25 * (0.25 + 1.0) + 0.75 * (1.0 + 4.0);
     assert_close(&to_vec(m.mean(&d)), &[mean], 1e-6, 0.0, "mean");
-    assert_close(&to_vec(m.variance(&d)), &[second - mean * mean], 1e-6, 0.0, "variance");
+    assert_close(
+        &to_vec(m.variance(&d)),
+        &[second - mean * mean],
+        1e-6,
+        0.0,
+        "variance",
+    );
 }

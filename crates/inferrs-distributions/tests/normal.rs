@@ -180,7 +180,13 @@ fn from_args_params_and_moments() {
         0.0,
         "variance",
     );
-    assert_close(&to_vec(n.mean(&d)), &[1.0, 1.0, -1.0, -1.0], 0.0, 0.0, "mean");
+    assert_close(
+        &to_vec(n.mean(&d)),
+        &[1.0, 1.0, -1.0, -1.0],
+        0.0,
+        0.0,
+        "mean",
+    );
     assert_eq!(n.support(), Support::Real);
     assert!(Normal::new(0.0, 1.0).unwrap().has_rsample());
 }
