@@ -27,28 +27,39 @@ pub mod nn;
 
 pub use burn;
 pub use inferrs_distributions as distributions;
-pub use inferrs_distributions::{DistError, Distribution, MixtureGaussian, Normal, Param, Probs};
+pub use inferrs_distributions::{
+    Bernoulli, Beta, Bijector, Binomial, Categorical, Cauchy, Deterministic, DistError,
+    Dirichlet, Distribution, Exponential, Gamma, Geometric, HalfNormal, InverseGamma, Laplace,
+    LogNormal, Logistic, MixtureGaussian, MultivariateNormalDiag, MultivariateNormalTriL,
+    NegativeBinomial, Normal, Param, Poisson, Probs, StudentT, Support, Uniform,
+};
 pub use inferrs_graph::{Graph, GraphError, Node, NodeKind};
-pub use inferrs_macros::datamodel;
+pub use inferrs_macros::{datamodel, probmodel, qmodel};
 pub use inferrs_vi::{
-    Array, Column, Ctx, DEFAULT_LR, Data, Draws, Error, FitReport, IntoColumn, LogProbs, Model,
-    Optimizer, Predictive, Schedule, Site, VI,
+    Array, AutoDelta, AutoMultivariateNormal, AutoNormal, Column, Ctx, DEFAULT_LR, Data, Draws,
+    Error, FitReport, Guide, GuideDraw, GuideTrace, IntoColumn, LatentSite, LogProbs, Model,
+    Optimizer, Parameter, Predictive, QModel, Schedule, Site, Summary, VI, sigmoid, softplus,
 };
 
 /// What most programs import: `use inferrs::prelude::*;`.
 pub mod prelude {
     pub use crate::nn::MixtureNet;
     pub use crate::{
-        Data, Error, FitReport, MixtureGaussian, Normal, Optimizer, Probs, Schedule, VI, datamodel,
+        AutoDelta, AutoMultivariateNormal, AutoNormal, Bernoulli, Beta, Binomial, Categorical,
+        Cauchy, Data, Deterministic, Dirichlet, Error, Exponential, FitReport, Gamma, Geometric,
+        HalfNormal, InverseGamma, Laplace, LogNormal, Logistic, MixtureGaussian,
+        MultivariateNormalDiag, MultivariateNormalTriL, NegativeBinomial, Normal, Optimizer,
+        Parameter, Poisson, Probs, Schedule, StudentT, Uniform, VI, datamodel, probmodel, qmodel,
+        sigmoid, softplus,
     };
     pub use burn::tensor::{Device, Tensor};
 }
 
-/// Items the `datamodel!` expansion names. Not a public API.
+/// Items the model macros' expansions name. Not a public API.
 #[doc(hidden)]
 pub mod __private {
     pub use burn;
     pub use inferrs_distributions::FromArgs;
     pub use inferrs_graph::Graph;
-    pub use inferrs_vi::{Ctx, Model};
+    pub use inferrs_vi::{Ctx, Model, Parameter, QModel};
 }

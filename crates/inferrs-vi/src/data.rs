@@ -77,7 +77,7 @@ impl Column {
 /// Values that can become a data column.
 ///
 /// Implemented for `Vec<f32>`, `Vec<f64>`, slices and references to them (one scalar per row),
-/// `Vec<[f32; N]>` / `Vec<[f64; N]>` (a vector of `N` per row) and burn tensors (`Tensor<1>`: one
+/// arrays `&[f32; N]` / `&[f64; N]` (one scalar per row), `Vec<[f32; N]>` / `Vec<[f64; N]>` (a vector of `N` per row) and burn tensors (`Tensor<1>`: one
 /// scalar per row; `Tensor<2>`: `[rows, cols]`).
 pub trait IntoColumn {
     /// Converts into a checked column named `name` (the name is only used in errors).
@@ -107,6 +107,18 @@ scalar_columns! {
     Vec<f64> => |v: Vec<f64>| v.into_iter().map(|x| x as f32).collect(),
     &Vec<f64> => |v: &Vec<f64>| v.iter().map(|&x| x as f32).collect(),
     &[f64] => |v: &[f64]| v.iter().map(|&x| x as f32).collect(),
+}
+
+impl<const N: usize> IntoColumn for &[f32; N] {
+    fn into_column(self, name: &str) -> Result<Column, Error> {
+        self[..].into_column(name)
+    }
+}
+
+impl<const N: usize> IntoColumn for &[f64; N] {
+    fn into_column(self, name: &str) -> Result<Column, Error> {
+        self[..].into_column(name)
+    }
 }
 
 impl<const N: usize> IntoColumn for Vec<[f32; N]> {

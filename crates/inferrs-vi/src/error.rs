@@ -43,11 +43,51 @@ pub enum Error {
     /// A variable is not in the data and nothing says how to infer it.
     #[error(
         "variable `{variable}` is not in the data, so it is latent, and this model has no q-model \
-         for it: give it a column in the data, or fit with a q-model or an automatic guide"
+         for it: give it a column in the data, or fit with a q-model \
+         (`VI::new(n).qmodel(qmodel! {{ .. }})`) or an automatic guide \
+         (`VI::new(n).guide(AutoNormal::default())`)"
     )]
     LatentWithoutGuide {
         /// The latent variable.
         variable: String,
+    },
+    /// A latent variable of the model that the q-model does not draw.
+    #[error(
+        "variable `{variable}` is latent (not in the data) but the q-model has no variable \
+         `{variable}`: add `{variable} ~ ..` to the q-model, or give it a column in the data"
+    )]
+    NotInQModel {
+        /// The latent variable.
+        variable: String,
+    },
+    /// A variable of the q-model that is not a latent variable of the model.
+    #[error(
+        "the q-model draws `{variable}`, which is not a latent variable of the model (its latent \
+         variables: {latents}); q variables are matched to the model's latent variables by name"
+    )]
+    NotLatent {
+        /// The q-model's variable.
+        variable: String,
+        /// The model's latent variables, comma separated.
+        latents: String,
+    },
+    /// An automatic guide cannot fit a latent variable.
+    #[error("{guide} cannot fit variable `{variable}`: {reason}")]
+    Guide {
+        /// The guide, e.g. `"AutoNormal"`.
+        guide: &'static str,
+        /// The latent variable.
+        variable: String,
+        /// Why.
+        reason: String,
+    },
+    /// A query that the model cannot answer as asked.
+    #[error("query of `{variable}`: {reason}")]
+    Query {
+        /// The variable asked for.
+        variable: String,
+        /// Why it cannot be answered.
+        reason: String,
     },
     /// `log_prob` needs a variable that the data does not give.
     #[error("log_prob needs variable `{variable}` in the data: {reason}")]

@@ -7,13 +7,19 @@
 mod ctx;
 mod data;
 mod error;
+mod guide;
 mod model;
+mod parameter;
 mod query;
 mod vi;
 
 pub use ctx::{Ctx, Site};
 pub use data::{Column, Data, IntoColumn};
 pub use error::Error;
+pub use guide::{
+    AutoDelta, AutoMultivariateNormal, AutoNormal, Guide, GuideDraw, GuideTrace, LatentSite, QModel,
+};
 pub use model::Model;
-pub use query::{Array, Draws, LogProbs, Predictive};
+pub use parameter::{Parameter, sigmoid, softplus};
+pub use query::{Array, Draws, LogProbs, Predictive, Summary};
 pub use vi::{DEFAULT_LR, FitReport, Optimizer, Schedule, VI};

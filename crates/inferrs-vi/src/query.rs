@@ -7,7 +7,7 @@ use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use crate::ctx::Ctx;
-use crate::{Data, Error, Model};
+use crate::{Error, Model};
 
 /// Values of one variable from a query, on the host.
 ///
@@ -41,6 +41,105 @@ impl Array {
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }
+
+    /// The values per draw: the array seen as `[draws, rest]`, the first axis being the draws
+    /// (`sample_n`'s `k`, or the rows of a single `sample`).
+    fn per_draw(&self) -> (usize, usize) {
+        let draws = self.shape.first().copied().unwrap_or(1).max(1);
+        (draws, self.values.len() / draws)
+    }
+
+    /// The column `j` of the `[draws, rest]` view, as f64.
+    fn column(&self, j: usize) -> Vec<f64> {
+        let (draws, width) = self.per_draw();
+        (0..draws)
+            .map(|i| f64::from(self.values[i * width + j]))
+            .collect()
+    }
+
+    /// The mean over the first axis (the draws of `sample_n`).
+    ///
+    /// # Shapes
+    /// `[k, rows, event]` gives `rows * event` values (row-major).
+    pub fn mean(&self) -> Vec<f64> {
+        let (_, width) = self.per_draw();
+        (0..width)
+            .map(|j| {
+                let c = self.column(j);
+                c.iter().sum::<f64>() / c.len() as f64
+            })
+            .collect()
+    }
+
+    /// The sample standard deviation (denominator `draws - 1`) over the first axis.
+    pub fn sd(&self) -> Vec<f64> {
+        let (_, width) = self.per_draw();
+        (0..width)
+            .map(|j| {
+                let c = self.column(j);
+                let n = c.len() as f64;
+                let m = c.iter().sum::<f64>() / n;
+                (c.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt()
+            })
+            .collect()
+    }
+
+    /// The `q`-quantile over the first axis (`q` in `[0, 1]`, linear interpolation between
+    /// order statistics, as NumPy's default).
+    pub fn quantile(&self, q: f64) -> Vec<f64> {
+        let (_, width) = self.per_draw();
+        let q = q.clamp(0.0, 1.0);
+        (0..width)
+            .map(|j| {
+                let mut c = self.column(j);
+                c.sort_by(f64::total_cmp);
+                let pos = q * (c.len() - 1) as f64;
+                let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+                c[lo] + (pos - lo as f64) * (c[hi] - c[lo])
+            })
+            .collect()
+    }
+
+    /// Mean, standard deviation and the 5%, 50% and 95% quantiles over the first axis.
+    pub fn summary(&self) -> Summary {
+        Summary {
+            mean: self.mean(),
+            sd: self.sd(),
+            q05: self.quantile(0.05),
+            median: self.quantile(0.5),
+            q95: self.quantile(0.95),
+        }
+    }
+}
+
+/// Summaries of the draws of a variable, each element over the draws ([`Array::summary`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Means.
+    pub mean: Vec<f64>,
+    /// Standard deviations.
+    pub sd: Vec<f64>,
+    /// 5% quantiles.
+    pub q05: Vec<f64>,
+    /// Medians.
+    pub median: Vec<f64>,
+    /// 95% quantiles.
+    pub q95: Vec<f64>,
+}
+
+impl std::fmt::Display for Summary {
+    /// One line per element: `mean  sd  5%  50%  95%`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "{:>10} {:>10} {:>10} {:>10} {:>10}", "mean", "sd", "5%", "50%", "95%")?;
+        for i in 0..self.mean.len() {
+            writeln!(
+                f,
+                "{:>10.4} {:>10.4} {:>10.4} {:>10.4} {:>10.4}",
+                self.mean[i], self.sd[i], self.q05[i], self.median[i], self.q95[i]
+            )?;
+        }
+        Ok(())
+    }
 }
 
 /// Draws of the query's target variables, by name.
@@ -73,9 +172,22 @@ impl std::ops::Index<&str> for Draws {
     }
 }
 
-/// A posterior-predictive query, ready to draw.
+/// What a [`Predictive`] query draws.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum QueryKind {
+    /// The model given the data, latents from the guide.
+    Predictive,
+    /// The guide alone.
+    Posterior,
+    /// The model alone.
+    Prior,
+}
+
+/// A query ready to draw: posterior-predictive ([`Model::posterior_predictive`]), posterior
+/// ([`Model::posterior`]) or prior ([`Model::prior`]).
 pub struct Predictive<'m, P, F> {
     model: &'m Model<P, F>,
+    kind: QueryKind,
     targets: Vec<String>,
     observed: IndexMap<String, Tensor<2>>,
     rows: usize,
@@ -89,14 +201,15 @@ where
 {
     pub(crate) fn new(
         model: &'m Model<P, F>,
+        kind: QueryKind,
         targets: Vec<String>,
-        data: &Data,
+        observed: IndexMap<String, Tensor<2>>,
         rows: usize,
         stream: u64,
     ) -> Self {
-        let observed = data.tensors(&model.device(), &targets);
         Self {
             model,
+            kind,
             targets,
             observed,
             rows,
@@ -118,24 +231,52 @@ where
     /// # Errors
     /// Any error of the model function (for example a distribution built from invalid values).
     pub fn sample(&mut self) -> Result<Draws, Error> {
-        let sites = self
-            .model
-            .run_predict(&self.observed, self.rows, &mut self.rng)?;
+        let values: IndexMap<String, Tensor<2>> = match self.kind {
+            QueryKind::Posterior => {
+                let guide = self.model.guide().ok_or_else(|| Error::Query {
+                    variable: self.targets.join(", "),
+                    reason: "the model has no guide".to_string(),
+                })?;
+                let device = self.model.device();
+                guide
+                    .draw(&self.observed, self.rows, &device, &mut self.rng)?
+                    .into_iter()
+                    .map(|(name, d)| (name.to_string(), d.value))
+                    .collect()
+            }
+            QueryKind::Predictive | QueryKind::Prior => {
+                let latents = if self.kind == QueryKind::Predictive {
+                    self.model
+                        .guide_values(&self.observed, self.rows, &mut self.rng)?
+                } else {
+                    IndexMap::new()
+                };
+                self.model
+                    .run_predict(&self.observed, &latents, self.rows, &mut self.rng)?
+                    .into_iter()
+                    .map(|s| (s.name.to_string(), s.value))
+                    .collect()
+            }
+        };
         let mut vars = IndexMap::new();
         for name in &self.targets {
-            let site = sites
-                .iter()
-                .find(|s| s.name == name)
-                .ok_or_else(|| Error::Shape {
+            let value = values.get(name).ok_or_else(|| match self.kind {
+                QueryKind::Posterior => Error::Query {
+                    variable: name.clone(),
+                    reason: "the guide does not draw it (it is not a latent variable of the \
+                             fit, or a local one asked on other rows)"
+                        .to_string(),
+                },
+                _ => Error::Shape {
                     variable: name.clone(),
                     detail: "the model function did not reach this variable".to_string(),
-                })?;
-            let dims = site.value.dims();
+                },
+            })?;
             vars.insert(
                 name.clone(),
                 Array {
-                    shape: dims.to_vec(),
-                    values: host_values(site.value.clone())?,
+                    shape: value.dims().to_vec(),
+                    values: host_values(value.clone())?,
                 },
             );
         }

@@ -4,7 +4,7 @@
 use burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig, momentum::MomentumConfig};
 use serde::{Deserialize, Serialize};
 
-use crate::Error;
+use crate::{Error, Guide, QModel};
 
 /// The default learning rate of Adam (see `docs/design.md` for the measurements behind it).
 pub const DEFAULT_LR: f64 = 0.01;
@@ -112,7 +112,11 @@ impl Schedule {
 /// let vi = VI::new(4000).lr(0.005).optimizer(Optimizer::adam()).seed(7).quiet(true);
 /// assert_eq!(vi.epochs(), 4000);
 /// ```
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+///
+/// With latent variables (random variables that the data does not give) the ELBO needs a
+/// guide: a q-model ([`VI::qmodel`]) or an automatic guide ([`VI::guide`]). It is then
+/// estimated by Monte Carlo with [`VI::particles`] draws of the guide per epoch, reparameterised
+/// where the guide's distributions allow and with a score-function term otherwise.
 pub struct VI {
     epochs: usize,
     lr: f64,
@@ -121,6 +125,26 @@ pub struct VI {
     seed: u64,
     quiet: bool,
     log_every: usize,
+    particles: usize,
+    analytic_kl: bool,
+    guide: Option<Box<dyn Guide>>,
+}
+
+impl std::fmt::Debug for VI {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VI")
+            .field("epochs", &self.epochs)
+            .field("lr", &self.lr)
+            .field("optimizer", &self.optimizer)
+            .field("schedule", &self.schedule)
+            .field("seed", &self.seed)
+            .field("quiet", &self.quiet)
+            .field("log_every", &self.log_every)
+            .field("particles", &self.particles)
+            .field("analytic_kl", &self.analytic_kl)
+            .field("guide", &self.guide.as_ref().map(|g| g.kind()))
+            .finish()
+    }
 }
 
 impl VI {
@@ -137,7 +161,54 @@ impl VI {
             seed: 0,
             quiet: false,
             log_every: 200,
+            particles: 1,
+            analytic_kl: false,
+            guide: None,
         }
+    }
+
+    /// Fits the latent variables with a q-model written with `qmodel!`: its random variables
+    /// are matched to the model's latent variables by name.
+    pub fn qmodel<P, F>(self, q: QModel<P, F>) -> Self
+    where
+        P: burn::module::Module + 'static,
+        F: Fn(&P, &mut crate::Ctx<'_>) -> Result<(), Error> + Send + 'static,
+    {
+        self.guide(q)
+    }
+
+    /// Fits the latent variables with a guide: an automatic one ([`AutoNormal`](crate::AutoNormal),
+    /// [`AutoDelta`](crate::AutoDelta), [`AutoMultivariateNormal`](crate::AutoMultivariateNormal))
+    /// or any [`Guide`]. The model keeps it after the fit for its posterior queries, and a later
+    /// fit without a guide goes on training it.
+    pub fn guide(mut self, guide: impl Guide + 'static) -> Self {
+        self.guide = Some(Box::new(guide));
+        self
+    }
+
+    /// Draws of the guide per epoch in the Monte Carlo estimate of the ELBO (default 1).
+    pub fn particles(mut self, n: usize) -> Self {
+        self.particles = n;
+        self
+    }
+
+    /// Uses the closed-form KL divergence `KL(q || p)` instead of its Monte Carlo estimate for
+    /// every latent variable whose prior and guide are both Normal (default off).
+    pub fn analytic_kl(mut self, on: bool) -> Self {
+        self.analytic_kl = on;
+        self
+    }
+
+    pub(crate) fn take_guide(&mut self) -> Option<Box<dyn Guide>> {
+        self.guide.take()
+    }
+
+    pub(crate) fn num_particles(&self) -> usize {
+        self.particles
+    }
+
+    pub(crate) fn uses_analytic_kl(&self) -> bool {
+        self.analytic_kl
     }
 
     /// Sets the (initial) learning rate.
@@ -209,6 +280,12 @@ impl VI {
     }
 
     pub(crate) fn validate(&self) -> Result<(), Error> {
+        if self.particles == 0 {
+            return Err(Error::InvalidOption {
+                option: "particles",
+                reason: "must be at least 1".into(),
+            });
+        }
         if self.epochs == 0 {
             return Err(Error::InvalidOption {
                 option: "epochs",
