@@ -9,55 +9,16 @@
 
 use inferrs::prelude::*;
 use inferrs::{Error, Summary};
-use rand::SeedableRng;
-use rand_distr::{Distribution as _, Normal as RNormal};
 
-const N: usize = 100;
+#[allow(dead_code)]
+#[path = "../examples/linear_regression.rs"]
+mod linear_regression;
 
-fn data(seed: u64) -> (Vec<f32>, Vec<f32>) {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let noise = RNormal::new(0.0, 1.0).unwrap();
-    let xs = RNormal::new(0.5, 2.0).unwrap();
-    let x: Vec<f32> = (0..N).map(|_| xs.sample(&mut rng) as f32).collect();
-    let y: Vec<f32> = x
-        .iter()
-        .map(|&x| (1.5 * f64::from(x) - 0.7 + noise.sample(&mut rng)) as f32)
-        .collect();
-    (x, y)
-}
+#[allow(dead_code)]
+#[path = "../examples/beta_bernoulli.rs"]
+mod beta_bernoulli;
 
-/// The conjugate posterior of `(w, b)`.
-struct Conjugate {
-    mean: [f64; 2],
-    cov: [[f64; 2]; 2],
-    precision: [[f64; 2]; 2],
-}
-
-fn conjugate(x: &[f32], y: &[f32]) -> Conjugate {
-    let (mut sxx, mut sx, mut sxy, mut sy) = (0.0, 0.0, 0.0, 0.0);
-    for (&x, &y) in x.iter().zip(y) {
-        let (x, y) = (f64::from(x), f64::from(y));
-        sxx += x * x;
-        sx += x;
-        sxy += x * y;
-        sy += y;
-    }
-    let precision = [[1.0 + sxx, sx], [sx, 1.0 + x.len() as f64]];
-    let det = precision[0][0] * precision[1][1] - sx * sx;
-    let cov = [
-        [precision[1][1] / det, -sx / det],
-        [-sx / det, precision[0][0] / det],
-    ];
-    let mean = [
-        cov[0][0] * sxy + cov[0][1] * sy,
-        cov[1][0] * sxy + cov[1][1] * sy,
-    ];
-    Conjugate {
-        mean,
-        cov,
-        precision,
-    }
-}
+use linear_regression::{Conjugate, conjugate, data};
 
 macro_rules! regression {
     () => {
@@ -111,22 +72,22 @@ where
     (draws["w"].summary(), draws["b"].summary())
 }
 
+/// The tutorial example (`examples/linear_regression.rs`): its mean-field q-model and its
+/// full-rank guide against the conjugate posterior.
 #[test]
-fn qmodel_matches_the_conjugate_posterior() {
-    let (x, y) = data(1);
-    let post = conjugate(&x, &y);
-    let mut model = regression!();
-    let q = qmodel! {
-        w_loc = Parameter(0.0);
-        w_scale = Parameter(0.0);
-        w ~ Normal(w_loc, softplus(w_scale));
-        b ~ Normal(Parameter(0.0), softplus(Parameter(0.0)));
-    };
-    let report = model
-        .fit(&train(&x, &y), VI::new(3000).lr(0.05).qmodel(q).seed(3).quiet(true))
-        .unwrap();
-    assert_eq!(report.losses.len(), 3000);
-    posterior_wb(summaries(&model), &post, false, "q-model");
+fn linear_regression_example_matches_the_conjugate_posterior() {
+    let out = linear_regression::run(&linear_regression::Options {
+        seed: 1,
+        epochs: 3000,
+    })
+    .unwrap();
+    posterior_wb(out.qmodel.clone(), &out.exact, false, "q-model");
+    let (w, b, corr) = out.full_rank.clone();
+    posterior_wb((w, b), &out.exact, true, "AutoMultivariateNormal");
+    // The correlation of w and b (here about -0.2) within 0.1.
+    let e = &out.exact;
+    let want = e.cov[0][1] / (e.cov[0][0] * e.cov[1][1]).sqrt();
+    near(corr, want, 0.1, "correlation of w and b");
 }
 
 #[test]
@@ -144,79 +105,28 @@ fn auto_normal_with_analytic_kl_matches_the_mean_field_optimum() {
     posterior_wb(summaries(&model), &post, false, "AutoNormal");
 }
 
-#[test]
-fn auto_multivariate_normal_matches_the_full_posterior() {
-    let (x, y) = data(3);
-    let post = conjugate(&x, &y);
-    let mut model = regression!();
-    let vi = VI::new(4000)
-        .lr(0.05)
-        .particles(4)
-        .guide(AutoMultivariateNormal::default())
-        .seed(5)
-        .quiet(true);
-    model.fit(&train(&x, &y), vi).unwrap();
-    let draws = model.posterior(["w", "b"]).unwrap().sample_n(4000).unwrap();
-    let (w, b) = (draws["w"].to_vec(), draws["b"].to_vec());
-    posterior_wb(
-        (draws["w"].summary(), draws["b"].summary()),
-        &post,
-        true,
-        "AutoMultivariateNormal",
-    );
-    // The correlation of w and b (here about -0.23) within 0.1.
-    let (mw, mb) = (mean(&w), mean(&b));
-    let cov: f64 = w
-        .iter()
-        .zip(&b)
-        .map(|(&a, &c)| (f64::from(a) - mw) * (f64::from(c) - mb))
-        .sum::<f64>()
-        / (w.len() - 1) as f64;
-    let corr = cov / (sd(&w) * sd(&b));
-    let want = post.cov[0][1] / (post.cov[0][0] * post.cov[1][1]).sqrt();
-    near(corr, want, 0.1, "correlation of w and b");
-}
-
-fn mean(v: &[f32]) -> f64 {
-    v.iter().map(|&x| f64::from(x)).sum::<f64>() / v.len() as f64
-}
-
 fn sd(v: &[f32]) -> f64 {
-    let m = mean(v);
-    (v.iter().map(|&x| (f64::from(x) - m).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt()
+    let n = v.len() as f64;
+    let m = v.iter().map(|&x| f64::from(x)).sum::<f64>() / n;
+    (v.iter().map(|&x| (f64::from(x) - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
 }
 
-/// Beta(1, 1) prior, n Bernoulli draws with s successes: the posterior is Beta(s + 1, n - s + 1)
-/// with mean (s + 1) / (n + 2). AutoNormal fits a logit-normal (sigmoid bijector, with its
-/// log-det-Jacobian in the ELBO); for n = 60 its mean is within 0.01 of the exact one, and its
-/// sd within 10% of the Beta's.
+/// The Beta-Bernoulli example (`examples/beta_bernoulli.rs`): Beta(1, 1) prior, n flips with
+/// s heads; the posterior Beta(s + 1, n - s + 1) has mean (s + 1) / (n + 2). AutoNormal fits a
+/// logit-normal (sigmoid bijector, its log-det-Jacobian in the ELBO); for n = 60 its mean is
+/// within 0.01 of the exact one and its sd within 10% of the Beta's.
 #[test]
 fn beta_bernoulli_posterior_mean_is_laplace_rule() {
-    let n = 60;
-    let s = 17;
-    let flips: Vec<f32> = (0..n).map(|i| if i < s { 1.0 } else { 0.0 }).collect();
-    let mut model = probmodel! {
-        p ~ Beta(1.0, 1.0);
-        datamodel {
-            flip ~ Bernoulli(Probs(p));
-        }
-    };
-    let vi = VI::new(3000)
-        .lr(0.05)
-        .guide(AutoNormal::default())
-        .seed(6)
-        .quiet(true);
-    model
-        .fit(&Data::new().with("flip", &flips).unwrap(), vi)
-        .unwrap();
-    let p = model.posterior(["p"]).unwrap().sample_n(4000).unwrap();
-    let summary = p["p"].summary();
-    let (a, b) = ((s + 1) as f64, (n - s + 1) as f64);
-    let exact_mean = a / (a + b);
-    let exact_sd = (a * b / ((a + b).powi(2) * (a + b + 1.0))).sqrt();
-    near(summary.mean[0], exact_mean, 0.01, "posterior mean of p");
-    near(summary.sd[0] / exact_sd, 1.0, 0.1, "posterior sd of p / exact");
-    assert!(p["p"].as_slice().iter().all(|&v| v > 0.0 && v < 1.0));
+    let out = beta_bernoulli::run(&beta_bernoulli::Options {
+        flips: 60,
+        heads: 17,
+        seed: 6,
+    })
+    .unwrap();
+    let summary = out.draws.summary();
+    near(summary.mean[0], out.exact_mean, 0.01, "posterior mean of p");
+    near(summary.sd[0] / out.exact_sd, 1.0, 0.1, "posterior sd of p / exact");
+    assert!(out.draws.as_slice().iter().all(|&v| v > 0.0 && v < 1.0));
 }
 
 /// A discrete latent variable: `z ~ Bernoulli(0.5)` chooses the mean (0 or 1) of three

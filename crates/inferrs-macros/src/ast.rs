@@ -1,32 +1,74 @@
 //! The syntax of a model, as typed [`Parse`] impls.
 //!
 //! ```text
-//! model      = { statement } ;                       (* at least one statement *)
-//! statement  = parameter | random ;
+//! model      = { item } ;                            (* at least one statement *)
+//! item       = statement | block ;
+//! block      = "datamodel" "{" { statement } "}" ;   (* at most one; its statements are local *)
+//! statement  = tensor | parameter | random ;
+//! tensor     = name "=" parameter_path "(" expression [ "," ] ")" ";" ;   (* a trainable tensor *)
 //! parameter  = name "=" expression ";" ;             (* trainable parameters: a burn Module *)
 //! random     = name "~" path "(" [ arguments ] ")" ";" ;   (* a random variable *)
 //! arguments  = expression { "," expression } [ "," ] ;
 //! name       = IDENT ;                               (* a Rust identifier, not a keyword *)
 //! path       = [ "::" ] IDENT { "::" IDENT } ;       (* a distribution type: `Normal`, `inferrs::Normal` *)
+//! parameter_path = path ;                            (* whose last segment is `Parameter` *)
 //! expression = (* any Rust expression *) ;
 //! ```
 //!
 //! A model is split into statements at its top-level `;` before each is parsed, so one malformed
 //! statement does not hide the errors of the others, and a statement that runs into the next one
-//! (a missing `;`) is reported at its last token while the next one is still read.
+//! (a missing `;`) is reported at its last token while the next one is still read. A `datamodel`
+//! block is an item of its own (no `;` after its `}`); its contents are split the same way.
 
-use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use syn::buffer::Cursor;
+use syn::ext::IdentExt as _;
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
-use syn::{Expr, Ident, Path, Token, token};
+use syn::{Expr, ExprCall, Ident, Path, Token, token};
 
 /// The form of a statement, quoted in the messages about malformed ones.
 pub(crate) const FORMS: &str = "`name ~ Distribution(args);` or `name = expression;`";
 
+/// The keyword of the block of local variables.
+pub(crate) const BLOCK: &str = "datamodel";
+
+/// The message about a `Parameter(..)` call without exactly one argument.
+pub(crate) const PARAMETER_ARITY: &str =
+    "`Parameter` takes one argument, its initial value, as in `Parameter(0.0)`";
+
+/// Which macro is expanding: they share the grammar and differ in locality and result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Macro {
+    /// `datamodel!`: every random variable is local; no `datamodel` block.
+    Datamodel,
+    /// `probmodel!`: global outside the `datamodel` block, local inside; a `Model`.
+    Probmodel,
+    /// `qmodel!`: as `probmodel!`, but a `QModel`.
+    Qmodel,
+}
+
+impl Macro {
+    /// The macro's name as the user writes it, `datamodel!`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Macro::Datamodel => "datamodel!",
+            Macro::Probmodel => "probmodel!",
+            Macro::Qmodel => "qmodel!",
+        }
+    }
+
+    /// Whether every random variable is local, whatever the block.
+    pub(crate) fn all_local(self) -> bool {
+        self == Macro::Datamodel
+    }
+}
+
 /// The contents of `datamodel! { ... }`: statements in declaration order.
 pub(crate) struct Model {
     pub statements: Vec<Statement>,
+    /// The keyword of the model's `datamodel { .. }` block, when it has one.
+    pub block: Option<Ident>,
 }
 
 /// One declaration, `name ~ Dist(args)` or `name = expr`, without its `;`.
@@ -35,6 +77,8 @@ pub(crate) struct Statement {
     pub name: Ident,
     /// What is declared.
     pub body: Body,
+    /// Whether the statement is inside the `datamodel { .. }` block.
+    pub in_block: bool,
 }
 
 /// The right-hand side of a [`Statement`].
@@ -43,6 +87,13 @@ pub(crate) enum Body {
     Parameter {
         /// The expression building the parameters.
         expr: Expr,
+    },
+    /// `name = Parameter(init)`: a trainable tensor, created once before the model runs.
+    Tensor {
+        /// The `Parameter` path as written (`Parameter`, `inferrs::Parameter`).
+        parameter: Path,
+        /// The initial value.
+        init: Expr,
     },
     /// `name ~ Dist(args)`: a random variable.
     Random {
@@ -61,17 +112,13 @@ impl Model {
     /// The statements that parsed are kept so that validation can report its own errors next to
     /// the syntax errors.
     pub(crate) fn parse_partial(tokens: TokenStream) -> (Model, Option<syn::Error>) {
-        let mut statements = Vec::new();
+        let mut model = Model {
+            statements: Vec::new(),
+            block: None,
+        };
         let mut errors: Vec<syn::Error> = Vec::new();
-        for chunk in split_statements(tokens) {
-            let parser = |input: ParseStream| {
-                parse_chunk(input, chunk.terminated, &mut statements, &mut errors)
-            };
-            if let Err(error) = parser.parse2(chunk.tokens) {
-                errors.push(error);
-            }
-        }
-        (Model { statements }, combine(errors))
+        parse_items(tokens, None, &mut model, &mut errors);
+        (model, combine(errors))
     }
 }
 
@@ -104,15 +151,57 @@ impl Parse for Statement {
                     format!("expected an expression after `=`: `{name} = expression;`"),
                 ));
             }
-            Body::Parameter {
-                expr: input.parse()?,
-            }
+            parameter_body(input.parse()?)?
         } else {
             let message = format!("expected `~` or `=` after `{name}`: a statement is {FORMS}");
             return Err(error_at_next(input, name.span(), message));
         };
-        Ok(Statement { name, body })
+        Ok(Statement {
+            name,
+            body,
+            in_block: false,
+        })
     }
+}
+
+/// `Parameter(init)` as a [`Body::Tensor`], any other expression as a [`Body::Parameter`].
+fn parameter_body(expr: Expr) -> syn::Result<Body> {
+    let Expr::Call(call) = &expr else {
+        return Ok(Body::Parameter { expr });
+    };
+    let Some(parameter) = parameter_call(call) else {
+        return Ok(Body::Parameter { expr });
+    };
+    if call.args.len() != 1 {
+        return Err(parameter_arity(parameter));
+    }
+    Ok(Body::Tensor {
+        parameter: parameter.clone(),
+        init: call.args[0].clone(),
+    })
+}
+
+/// The path of a call `Parameter(..)` (its last segment `Parameter`, without generics), if it is
+/// one.
+pub(crate) fn parameter_call(call: &ExprCall) -> Option<&Path> {
+    let Expr::Path(func) = &*call.func else {
+        return None;
+    };
+    if func.qself.is_some() || !func.attrs.is_empty() || !call.attrs.is_empty() {
+        return None;
+    }
+    let last = func.path.segments.last()?;
+    let plain = matches!(last.arguments, syn::PathArguments::None);
+    (plain && last.ident.unraw() == "Parameter").then_some(&func.path)
+}
+
+/// The error for `Parameter()` or `Parameter(a, b)`, at `Parameter`.
+pub(crate) fn parameter_arity(parameter: &Path) -> syn::Error {
+    let at = parameter
+        .segments
+        .last()
+        .map_or_else(Span::call_site, |s| s.ident.span());
+    syn::Error::new(at, PARAMETER_ARITY)
 }
 
 /// The part of `name ~ Path(args)` after the `~`.
@@ -142,6 +231,59 @@ fn parse_random(input: ParseStream, name: &Ident, tilde: Span) -> syn::Result<Bo
         paren,
         args,
     })
+}
+
+/// Parses the items of `tokens` into `model`: the top level when `block` is `None`, else the
+/// contents of the block whose keyword is `block`.
+fn parse_items(
+    tokens: TokenStream,
+    block: Option<&Ident>,
+    model: &mut Model,
+    errors: &mut Vec<syn::Error>,
+) {
+    for item in split_items(tokens) {
+        match item {
+            Item::Chunk(chunk) => {
+                let first = model.statements.len();
+                let parser = |input: ParseStream| {
+                    parse_chunk(input, chunk.terminated, &mut model.statements, errors)
+                };
+                if let Err(error) = parser.parse2(chunk.tokens) {
+                    errors.push(error);
+                }
+                for statement in &mut model.statements[first..] {
+                    statement.in_block = block.is_some();
+                }
+            }
+            Item::Block { keyword, body } => {
+                if keyword.unraw() != BLOCK {
+                    let message = format!(
+                        "unknown block `{keyword}`: the block of local variables is \
+                         `{BLOCK} {{ .. }}`"
+                    );
+                    errors.push(syn::Error::new(keyword.span(), message));
+                } else if block.is_some() {
+                    let message = format!(
+                        "a `{BLOCK}` block cannot be nested: the statements of a `{BLOCK}` block \
+                         are already local"
+                    );
+                    errors.push(syn::Error::new(keyword.span(), message));
+                } else if model.block.is_some() {
+                    let message = format!(
+                        "a second `{BLOCK}` block: a model has at most one, which holds all its \
+                         local variables"
+                    );
+                    errors.push(syn::Error::new(keyword.span(), message));
+                } else {
+                    model.block = Some(keyword.clone());
+                }
+                // Read the contents all the same, so their own errors are reported and their
+                // names are known to the rest of the model.
+                let inner = block.unwrap_or(&keyword).clone();
+                parse_items(body.stream(), Some(&inner), model, errors);
+            }
+        }
+    }
 }
 
 /// The statements of one chunk (the tokens before a `;`): one, or several when `;` are missing.
@@ -201,38 +343,63 @@ fn last_token_span(start: Cursor, end: Cursor) -> Span {
     last
 }
 
+/// A piece of a model: the tokens of one statement, or a block.
+enum Item {
+    /// The tokens of one statement (or several, when `;` are missing).
+    Chunk(Chunk),
+    /// `keyword { body }`: the `datamodel` block, or a misspelling of it.
+    Block { keyword: Ident, body: Group },
+}
+
 /// The tokens of one statement, and whether a `;` ended them.
 struct Chunk {
     tokens: TokenStream,
     terminated: bool,
 }
 
-/// Splits at the top-level `;` (those inside brackets belong to the expressions); empty
-/// statements (`;;`) are dropped.
-fn split_statements(tokens: TokenStream) -> Vec<Chunk> {
-    let mut chunks = Vec::new();
-    let mut current = Vec::new();
-    for tree in tokens {
-        match tree {
-            TokenTree::Punct(punct) if punct.as_char() == ';' => {
-                if !current.is_empty() {
-                    let tokens = current.drain(..).collect();
-                    chunks.push(Chunk {
-                        tokens,
-                        terminated: true,
-                    });
-                }
-            }
-            other => current.push(other),
+/// Splits at the top-level `;` (those inside brackets belong to the expressions) and around
+/// blocks; empty statements (`;;`) are dropped.
+///
+/// `IDENT { .. }` is a block where a statement starts (no statement has that form); `datamodel
+/// { .. }` is one also after a token that can end a statement (not after a punctuation, as in
+/// `a = datamodel { .. }`), so that a `;` missing before the block is reported as such.
+fn split_items(tokens: TokenStream) -> Vec<Item> {
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut items = Vec::new();
+    let mut current: Vec<TokenTree> = Vec::new();
+    let flush = |current: &mut Vec<TokenTree>, items: &mut Vec<Item>, terminated: bool| {
+        if !current.is_empty() {
+            items.push(Item::Chunk(Chunk {
+                tokens: current.drain(..).collect(),
+                terminated,
+            }));
         }
+    };
+    let mut i = 0;
+    while i < trees.len() {
+        match (&trees[i], trees.get(i + 1)) {
+            (TokenTree::Punct(punct), _) if punct.as_char() == ';' => {
+                flush(&mut current, &mut items, true);
+            }
+            (TokenTree::Ident(keyword), Some(TokenTree::Group(body)))
+                if body.delimiter() == Delimiter::Brace
+                    && (current.is_empty()
+                        || (keyword.unraw() == BLOCK
+                            && !matches!(current.last(), Some(TokenTree::Punct(_))))) =>
+            {
+                flush(&mut current, &mut items, false);
+                items.push(Item::Block {
+                    keyword: keyword.clone(),
+                    body: body.clone(),
+                });
+                i += 1;
+            }
+            (other, _) => current.push(other.clone()),
+        }
+        i += 1;
     }
-    if !current.is_empty() {
-        chunks.push(Chunk {
-            tokens: current.into_iter().collect(),
-            terminated: false,
-        });
-    }
-    chunks
+    flush(&mut current, &mut items, false);
+    items
 }
 
 /// All errors as one, in order; `None` when there are none.
@@ -376,5 +543,108 @@ mod tests {
     fn empty_input_parses_to_no_statement() {
         let model: Model = syn::parse2(quote! {}).unwrap();
         assert!(model.statements.is_empty());
+    }
+
+    fn names_and_blocks(model: &Model) -> Vec<(String, bool)> {
+        model
+            .statements
+            .iter()
+            .map(|s| (s.name.to_string(), s.in_block))
+            .collect()
+    }
+
+    #[test]
+    fn parses_a_datamodel_block_anywhere() {
+        let model: Model = syn::parse2(quote! {
+            w ~ Normal(0.0, 1.0);
+            datamodel {
+                x ~ Normal(0.0, 10.0);
+                y ~ Normal(w * x, 1.0);
+            };
+            b ~ Normal(0.0, 1.0);
+        })
+        .unwrap();
+        let expected = [("w", false), ("x", true), ("y", true), ("b", false)];
+        assert_eq!(
+            names_and_blocks(&model),
+            expected.map(|(n, b)| (n.to_owned(), b))
+        );
+        assert_eq!(model.block.unwrap().to_string(), "datamodel");
+
+        // No `;` after the block's `}`.
+        let model: Model = syn::parse2(quote! {
+            datamodel { x ~ Normal(0.0, 1.0); }
+            w ~ Normal(0.0, 1.0);
+        })
+        .unwrap();
+        assert_eq!(
+            names_and_blocks(&model),
+            [("x".to_owned(), true), ("w".to_owned(), false)]
+        );
+    }
+
+    #[test]
+    fn a_statement_ending_a_block_needs_its_semicolon() {
+        let missing = "expected `;`: each statement of a model ends with `;`";
+        assert_eq!(
+            messages(quote! { datamodel { x ~ Normal(0.0, 1.0) } }),
+            [missing]
+        );
+    }
+
+    #[test]
+    fn a_semicolon_missing_before_a_block_is_reported() {
+        let (model, error) = Model::parse_partial(quote! {
+            w ~ Normal(0.0, 1.0)
+            datamodel { x ~ Normal(w, 1.0); }
+        });
+        let expected = [("w", false), ("x", true)];
+        assert_eq!(
+            names_and_blocks(&model),
+            expected.map(|(n, b)| (n.to_owned(), b))
+        );
+        let found: Vec<String> = error.unwrap().into_iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            found,
+            ["expected `;`: each statement of a model ends with `;`"]
+        );
+    }
+
+    #[test]
+    fn datamodel_in_an_expression_is_not_a_block() {
+        let model: Model = syn::parse2(quote! {
+            nn = datamodel { width: 3 };
+            datamodel ~ Normal(0.0, 1.0);
+        })
+        .unwrap();
+        assert!(model.block.is_none());
+        assert_eq!(
+            names_and_blocks(&model),
+            [("nn".to_owned(), false), ("datamodel".to_owned(), false)]
+        );
+    }
+
+    #[test]
+    fn whole_parameter_statements_are_tensors() {
+        let model: Model = syn::parse2(quote! {
+            a = Parameter(0.0);
+            b = inferrs::Parameter([1.0, 2.0],);
+            c = Parameter::new(0.0);
+            d = Parameter(0.0) * 2.0;
+        })
+        .unwrap();
+        let Body::Tensor { parameter, init } = &model.statements[1].body else {
+            panic!("b is a tensor");
+        };
+        assert_eq!(quote!(#parameter).to_string(), "inferrs :: Parameter");
+        assert_eq!(quote!(#init).to_string(), quote!([1.0, 2.0]).to_string());
+        assert!(matches!(model.statements[0].body, Body::Tensor { .. }));
+        assert!(matches!(model.statements[2].body, Body::Parameter { .. }));
+        assert!(matches!(model.statements[3].body, Body::Parameter { .. }));
+        assert_eq!(messages(quote! { a = Parameter(); }), [PARAMETER_ARITY]);
+        assert_eq!(
+            messages(quote! { a = Parameter(0.0, 1.0); }),
+            [PARAMETER_ARITY]
+        );
     }
 }

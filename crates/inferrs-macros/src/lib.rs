@@ -1,7 +1,7 @@
-//! The `datamodel!` macro of inferrs: parse a model, validate it through `inferrs-graph`, expand
-//! it into a call of the runtime.
+//! The model macros of inferrs, `datamodel!`, `probmodel!` and `qmodel!`: parse a model,
+//! validate it through `inferrs-graph`, expand it into a call of the runtime.
 //!
-//! Use it through the facade crate, `inferrs::prelude::*`; the expansion names
+//! Use them through the facade crate, `inferrs::prelude::*`; the expansion names
 //! `::inferrs::__private`. The grammar, the expansion and every diagnostic are described in
 //! `docs/dsl.md`.
 //!
@@ -17,7 +17,9 @@ mod valid;
 
 use proc_macro::TokenStream;
 
-/// Declares a model: trainable parameters and random variables, in order.
+use crate::ast::Macro;
+
+/// Declares a model whose random variables are all local: one value per row of the data.
 ///
 /// ```ignore
 /// let model = datamodel! {
@@ -29,16 +31,62 @@ use proc_macro::TokenStream;
 ///
 /// - `name = expression;` declares parameters, evaluated once before the model runs; the
 ///   expression may use earlier parameters and any variable in scope.
+/// - `name = Parameter(init);` declares a trainable tensor (`init`: a number, a row, a
+///   `Tensor<2>`); each use of `name` reads it as a `Tensor<2>`, `name.val()`.
 /// - `name ~ Distribution(args);` declares a random variable. The arguments may use earlier
 ///   names: a random variable is a `Tensor<2>` (cloned at each use), a parameter is a reference to
-///   its module, and calling a parameter, `nn(a, b)`, calls `nn.forward(a, b)`.
+///   its module, and calling a parameter, `nn(a, b)`, calls `nn.forward(a, b)`. An inline
+///   `Parameter(init)` in the arguments is a trainable tensor of its own.
 ///
 /// Whether a random variable is observed or latent is decided at run time by the data given.
 /// A duplicate name, a use before the declaration, a declaration using itself, calling a random
 /// variable, a malformed statement and an empty model are compile errors at the offending token.
+/// A `datamodel { .. }` block is an error here: use [`probmodel!`] for global variables.
 ///
 /// It expands to a `::inferrs::__private::Model`.
 #[proc_macro]
 pub fn datamodel(input: TokenStream) -> TokenStream {
-    expand::datamodel(input.into()).into()
+    expand::model(input.into(), Macro::Datamodel).into()
+}
+
+/// Declares a model with global and local random variables.
+///
+/// ```ignore
+/// let model = probmodel! {
+///     w ~ Normal(0.0, 1.0);              // global: one value shared by every row
+///     datamodel {
+///         x ~ Normal(0.0, 10.0);         // local: one value per row of the data
+///         y ~ Normal(w * x, 1.0);
+///     }
+/// };
+/// ```
+///
+/// The statements are those of [`datamodel!`]. The random variables outside the one
+/// `datamodel { .. }` block are global (`ctx.sample_global`), those inside are local
+/// (`ctx.sample`); a global one cannot use a local one. Names inside and outside the block share
+/// one namespace.
+///
+/// It expands to a `::inferrs::__private::Model`.
+#[proc_macro]
+pub fn probmodel(input: TokenStream) -> TokenStream {
+    expand::model(input.into(), Macro::Probmodel).into()
+}
+
+/// Declares a q-model (a variational family), matched to a model's latent variables by name.
+///
+/// ```ignore
+/// let q = qmodel! {
+///     w_loc = Parameter(0.0);
+///     w_scale = Parameter(1.0);
+///     w ~ Normal(w_loc, softplus(w_scale));
+///     b ~ Normal(Parameter(0.0), softplus(Parameter(1.0)));
+/// };
+/// ```
+///
+/// The grammar and the global/local rule are those of [`probmodel!`].
+///
+/// It expands to a `::inferrs::__private::QModel`.
+#[proc_macro]
+pub fn qmodel(input: TokenStream) -> TokenStream {
+    expand::model(input.into(), Macro::Qmodel).into()
 }

@@ -4,22 +4,31 @@
 //! bound by an enclosing closure's parameters. Rewrites, each keeping the user's spans:
 //! - a random variable `x` becomes `x.clone()` (a tensor, usable several times);
 //! - a call `nn(a, b)` of a parameter becomes `nn.forward(a, b)`, its arguments rewritten;
-//! - a bare parameter `nn` stays as it is (a reference to the module).
+//! - a bare parameter `nn` stays as it is (a reference to the module);
+//! - a parameter tensor `w = Parameter(init)` becomes `w.val()` (a `Tensor<2>`);
+//! - in a random variable's arguments, each `Parameter(init)` is hoisted: it becomes an anonymous
+//!   parameter tensor `__inferrs_pN` (mixed-site, created once before the model runs from `init`)
+//!   and the call becomes `__inferrs_pN.val()`.
 //!
 //! Tokens inside macro calls (`vec![x]`) are opaque and neither found nor rewritten.
 
 use std::collections::HashMap;
 
 use proc_macro2::Span;
+use quote::format_ident;
 use syn::ext::IdentExt as _;
 use syn::visit_mut::{self, VisitMut};
-use syn::{Expr, ExprCall, ExprPath, FieldValue, Ident, Pat, Token};
+use syn::{Expr, ExprCall, ExprPath, FieldValue, Ident, Pat, Path, Token};
+
+use crate::ast;
 
 /// What a model name declares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
-    /// `name = expr`.
+    /// `name = expr`: a module.
     Parameter,
+    /// `name = Parameter(init)`: a parameter tensor.
+    Tensor,
     /// `name ~ Dist(args)`.
     Random,
 }
@@ -32,24 +41,84 @@ pub(crate) struct Use {
     pub name: String,
     /// Whether it is called, `name(args)`.
     pub called: bool,
+    /// Whether it is in the initial value of a hoisted `Parameter(init)`.
+    pub in_init: bool,
 }
 
-/// Rewrites `expr` in place for the names in `kinds`, and returns their uses in source order.
-pub(crate) fn rewrite(expr: &mut Expr, kinds: &HashMap<String, Kind>) -> Vec<Use> {
+/// An inline `Parameter(init)` of a random variable's arguments, hoisted out of the model function.
+pub(crate) struct Hoisted {
+    /// The anonymous name, `__inferrs_pN` at mixed-site hygiene.
+    pub ident: Ident,
+    /// The `Parameter` path as written (its span is the user's token).
+    pub parameter: Path,
+    /// The initial value, rewritten.
+    pub init: Expr,
+}
+
+/// What rewriting found.
+pub(crate) struct Rewritten {
+    /// The uses of model names, in source order.
+    pub uses: Vec<Use>,
+    /// The hoisted `Parameter(init)` calls, in source order.
+    pub hoisted: Vec<Hoisted>,
+    /// The misplaced `Parameter(..)` calls.
+    pub errors: Vec<syn::Error>,
+}
+
+/// Where the expressions are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Context {
+    /// A parameter expression or a `Parameter(init)`'s init: `Parameter(..)` is an error there.
+    Parameter,
+    /// A random variable's arguments: `Parameter(..)` is hoisted, numbered from `first`.
+    Random {
+        /// The number of the first hoisted parameter.
+        first: usize,
+    },
+}
+
+/// Rewrites `exprs` in place for the names in `kinds`, and returns what it found.
+pub(crate) fn rewrite<'e>(
+    exprs: impl IntoIterator<Item = &'e mut Expr>,
+    kinds: &HashMap<String, Kind>,
+    context: Context,
+) -> Rewritten {
+    let (hoist, next) = match context {
+        Context::Parameter => (false, 0),
+        Context::Random { first } => (true, first),
+    };
     let mut rewriter = Rewriter {
         kinds,
         bound: Vec::new(),
-        uses: Vec::new(),
+        closures: 0,
+        hoist,
+        in_init: false,
+        next,
+        found: Rewritten {
+            uses: Vec::new(),
+            hoisted: Vec::new(),
+            errors: Vec::new(),
+        },
     };
-    rewriter.visit_expr_mut(expr);
-    rewriter.uses
+    for expr in exprs {
+        rewriter.visit_expr_mut(expr);
+    }
+    rewriter.found
 }
 
 struct Rewriter<'a> {
     kinds: &'a HashMap<String, Kind>,
     /// Names bound by the enclosing closures' parameters, which shadow the model's names.
     bound: Vec<String>,
-    uses: Vec<Use>,
+    /// How many closures enclose the expression being visited.
+    closures: usize,
+    /// Whether a `Parameter(..)` here is hoisted (else it is an error).
+    hoist: bool,
+    /// Whether the expression being visited is a hoisted parameter's init.
+    in_init: bool,
+    /// The number of the next hoisted parameter.
+    next: usize,
+    found: Rewritten,
 }
 
 impl Rewriter<'_> {
@@ -68,11 +137,62 @@ impl Rewriter<'_> {
     }
 
     fn record(&mut self, ident: &Ident, name: String, called: bool) {
-        self.uses.push(Use {
+        self.found.uses.push(Use {
             ident: ident.clone(),
             name,
             called,
+            in_init: self.in_init,
         });
+    }
+
+    /// Rewrites the arguments of a call in place.
+    fn visit_args(&mut self, call: &mut ExprCall) {
+        for arg in call.args.iter_mut() {
+            self.visit_expr_mut(arg);
+        }
+    }
+
+    /// A call `Parameter(..)` at `parameter`: its replacement when it is hoisted, else `None`
+    /// with an error recorded (the arguments are still visited for their uses).
+    fn parameter_call(&mut self, parameter: &Path, call: &mut ExprCall) -> Option<Expr> {
+        let at = parameter
+            .segments
+            .last()
+            .map_or_else(Span::call_site, |s| s.ident.span());
+        let message = if !self.hoist {
+            Some(
+                "`Parameter(..)` cannot be inside a parameter's expression: declare it as a \
+                 statement of its own, `name = Parameter(init);`",
+            )
+        } else if self.closures > 0 {
+            Some(
+                "`Parameter(..)` cannot be inside a closure: it is created once, before the \
+                 model runs",
+            )
+        } else if call.args.len() != 1 {
+            Some(ast::PARAMETER_ARITY)
+        } else {
+            None
+        };
+        if let Some(message) = message {
+            self.found.errors.push(syn::Error::new(at, message));
+            self.visit_args(call);
+            return None;
+        }
+        let mut init = call.args[0].clone();
+        let outer = (self.hoist, self.in_init);
+        (self.hoist, self.in_init) = (false, true);
+        self.visit_expr_mut(&mut init);
+        (self.hoist, self.in_init) = outer;
+        let ident = format_ident!("__inferrs_p{}", self.next, span = Span::mixed_site());
+        self.next += 1;
+        let value = syn::parse_quote_spanned!(at=> #ident.val());
+        self.found.hoisted.push(Hoisted {
+            ident,
+            parameter: parameter.clone(),
+            init,
+        });
+        Some(value)
     }
 }
 
@@ -82,8 +202,10 @@ impl VisitMut for Rewriter<'_> {
             Expr::Path(path) => {
                 if let Some((ident, name, kind)) = self.model_name(path) {
                     self.record(&ident, name, false);
-                    if kind == Kind::Random {
-                        *expr = clone_of(&ident);
+                    match kind {
+                        Kind::Random => *expr = method_of(&ident, "clone"),
+                        Kind::Tensor => *expr = method_of(&ident, "val"),
+                        Kind::Parameter => {}
                     }
                 }
             }
@@ -93,12 +215,16 @@ impl VisitMut for Rewriter<'_> {
                     _ => None,
                 };
                 let Some((ident, name, kind)) = callee else {
+                    if let Some(parameter) = ast::parameter_call(call).cloned() {
+                        if let Some(value) = self.parameter_call(&parameter, call) {
+                            *expr = value;
+                        }
+                        return;
+                    }
                     return visit_mut::visit_expr_call_mut(self, call);
                 };
                 self.record(&ident, name, true);
-                for arg in call.args.iter_mut() {
-                    self.visit_expr_mut(arg);
-                }
+                self.visit_args(call);
                 if kind == Kind::Parameter {
                     *expr = forward_of(&ident, call);
                 }
@@ -108,7 +234,9 @@ impl VisitMut for Rewriter<'_> {
                 for input in &closure.inputs {
                     bind(input, &mut self.bound);
                 }
+                self.closures += 1;
                 self.visit_expr_mut(&mut closure.body);
+                self.closures -= 1;
                 self.bound.truncate(depth);
             }
             _ => visit_mut::visit_expr_mut(self, expr),
@@ -124,9 +252,10 @@ impl VisitMut for Rewriter<'_> {
     }
 }
 
-/// `ident.clone()` at the span of `ident`.
-fn clone_of(ident: &Ident) -> Expr {
-    syn::parse_quote_spanned!(ident.span()=> #ident.clone())
+/// `ident.method()` at the span of `ident`.
+fn method_of(ident: &Ident, method: &str) -> Expr {
+    let method = Ident::new(method, ident.span());
+    syn::parse_quote_spanned!(ident.span()=> #ident.#method())
 }
 
 /// `ident.forward(args)` from `ident(args)`, at the user's spans.
@@ -167,6 +296,7 @@ mod tests {
     fn kinds() -> HashMap<String, Kind> {
         [
             ("nn", Kind::Parameter),
+            ("w_loc", Kind::Tensor),
             ("x", Kind::Random),
             ("y", Kind::Random),
         ]
@@ -175,10 +305,24 @@ mod tests {
         .collect()
     }
 
-    fn rewritten(mut expr: Expr) -> (String, Vec<(String, bool)>) {
-        let uses = rewrite(&mut expr, &kinds());
-        let uses = uses.into_iter().map(|u| (u.name, u.called)).collect();
-        (quote!(#expr).to_string(), uses)
+    fn rewritten_in(mut expr: Expr, context: Context) -> (String, Vec<(String, bool)>, Rewritten) {
+        let found = rewrite([&mut expr], &kinds(), context);
+        let uses = found
+            .uses
+            .iter()
+            .map(|u| (u.name.clone(), u.called))
+            .collect();
+        (quote!(#expr).to_string(), uses, found)
+    }
+
+    fn rewritten(expr: Expr) -> (String, Vec<(String, bool)>) {
+        let (code, uses, found) = rewritten_in(expr, Context::Random { first: 0 });
+        assert!(found.errors.is_empty());
+        (code, uses)
+    }
+
+    fn errors(found: &Rewritten) -> Vec<String> {
+        found.errors.iter().map(ToString::to_string).collect()
     }
 
     #[test]
@@ -218,7 +362,143 @@ mod tests {
 
     #[test]
     fn struct_shorthand_is_expanded() {
-        let (code, _) = rewritten(syn::parse_quote!(S { x, nn }));
-        assert_eq!(code, quote!(S { x: x.clone(), nn }).to_string());
+        let (code, _) = rewritten(syn::parse_quote!(S { x, nn, w_loc }));
+        assert_eq!(
+            code,
+            quote!(S {
+                x: x.clone(),
+                nn,
+                w_loc: w_loc.val()
+            })
+            .to_string()
+        );
+    }
+
+    #[test]
+    fn parameter_tensors_are_read_with_val() {
+        let (code, uses) = rewritten(syn::parse_quote!(w_loc * x + softplus(w_loc)));
+        assert_eq!(
+            code,
+            quote!(w_loc.val() * x.clone() + softplus(w_loc.val())).to_string()
+        );
+        let expected = [("w_loc", false), ("x", false), ("w_loc", false)];
+        assert_eq!(uses, expected.map(|(n, c)| (n.to_owned(), c)));
+        // Outside the model function too: a parameter expression reads the tensor the same way.
+        let (code, _, found) = rewritten_in(syn::parse_quote!(w_loc * 2.0), Context::Parameter);
+        assert_eq!(code, quote!(w_loc.val() * 2.0).to_string());
+        assert!(found.errors.is_empty());
+    }
+
+    #[test]
+    fn called_parameter_tensor_is_reported_not_rewritten() {
+        let (code, uses) = rewritten(syn::parse_quote!(w_loc(x)));
+        assert_eq!(code, quote!(w_loc(x.clone())).to_string());
+        assert_eq!(uses, [("w_loc".to_owned(), true), ("x".to_owned(), false)]);
+    }
+
+    #[test]
+    fn inline_parameters_are_hoisted_in_order() {
+        let mut args: [Expr; 2] = [
+            syn::parse_quote!(Parameter(0.0) + x),
+            syn::parse_quote!(softplus(inferrs::Parameter(vec![1.0, 2.0],))),
+        ];
+        let found = rewrite(&mut args, &kinds(), Context::Random { first: 3 });
+        assert!(found.errors.is_empty(), "{:?}", errors(&found));
+        let [a, b] = &args;
+        assert_eq!(
+            quote!(#a).to_string(),
+            quote!(__inferrs_p3.val() + x.clone()).to_string()
+        );
+        assert_eq!(
+            quote!(#b).to_string(),
+            quote!(softplus(__inferrs_p4.val())).to_string()
+        );
+        let hoisted: Vec<(String, String, String)> = found
+            .hoisted
+            .iter()
+            .map(|h| {
+                let (parameter, init) = (&h.parameter, &h.init);
+                (
+                    h.ident.to_string(),
+                    quote!(#parameter).to_string(),
+                    quote!(#init).to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            hoisted,
+            [
+                ("__inferrs_p3".into(), "Parameter".into(), "0.0".into()),
+                (
+                    "__inferrs_p4".into(),
+                    "inferrs :: Parameter".into(),
+                    quote!(vec![1.0, 2.0]).to_string()
+                ),
+            ]
+        );
+        // Not the user's `Parameter` with generics, nor a method.
+        let (code, _) = rewritten(syn::parse_quote!(Parameter::<f32>(0.0) + p.Parameter(1.0)));
+        assert_eq!(
+            code,
+            quote!(Parameter::<f32>(0.0) + p.Parameter(1.0)).to_string()
+        );
+    }
+
+    #[test]
+    fn hoisted_inits_are_rewritten_and_their_uses_marked() {
+        let (code, _, found) = rewritten_in(
+            syn::parse_quote!(Parameter(w_loc * nn(sigma)) * y),
+            Context::Random { first: 0 },
+        );
+        assert_eq!(code, quote!(__inferrs_p0.val() * y.clone()).to_string());
+        let init = &found.hoisted[0].init;
+        assert_eq!(
+            quote!(#init).to_string(),
+            quote!(w_loc.val() * nn.forward(sigma)).to_string()
+        );
+        let uses: Vec<(String, bool)> = found
+            .uses
+            .iter()
+            .map(|u| (u.name.clone(), u.in_init))
+            .collect();
+        let expected = [("w_loc", true), ("nn", true), ("y", false)];
+        assert_eq!(uses, expected.map(|(n, i)| (n.to_owned(), i)));
+    }
+
+    #[test]
+    fn misplaced_parameters_are_errors() {
+        let nested = "`Parameter(..)` cannot be inside a parameter's expression: declare it as a \
+                      statement of its own, `name = Parameter(init);`";
+        let (code, uses, found) = rewritten_in(
+            syn::parse_quote!(Net::new(Parameter(x))),
+            Context::Parameter,
+        );
+        assert_eq!(errors(&found), [nested]);
+        assert_eq!(code, quote!(Net::new(Parameter(x.clone()))).to_string());
+        assert_eq!(uses, [("x".to_owned(), false)]);
+
+        let (_, _, found) = rewritten_in(
+            syn::parse_quote!(Parameter(Parameter(0.0))),
+            Context::Random { first: 0 },
+        );
+        assert_eq!(errors(&found), [nested]);
+
+        let (_, _, found) = rewritten_in(
+            syn::parse_quote!(v.map(|| Parameter(0.0))),
+            Context::Random { first: 0 },
+        );
+        assert_eq!(
+            errors(&found),
+            [
+                "`Parameter(..)` cannot be inside a closure: it is created once, before the model runs"
+            ]
+        );
+        assert!(found.hoisted.is_empty());
+
+        let (_, _, found) = rewritten_in(
+            syn::parse_quote!(Parameter() + Parameter(0.0, 1.0)),
+            Context::Random { first: 0 },
+        );
+        assert_eq!(errors(&found), [ast::PARAMETER_ARITY, ast::PARAMETER_ARITY]);
     }
 }

@@ -4,9 +4,15 @@
 //! - a duplicate name, at the second declaration's name;
 //! - a name used before its declaration, at the use;
 //! - a declaration using itself, at the use;
-//! - a random variable called as if it were a network, at the random variable;
-//! - a parameter expression using a random variable (parameters are built once, before the model
-//!   runs, when no random variable has a value), at the use;
+//! - a random variable or a parameter tensor called as if it were a network, at the name;
+//! - a parameter expression, or the initial value of an inline `Parameter(init)`, using a random
+//!   variable (parameters are built once, before the model runs, when no random variable has a
+//!   value), at the use;
+//! - a global random variable using a local one, at the use;
+//! - a `Parameter(..)` nested in a parameter's expression, inside a closure, or without exactly
+//!   one argument, at `Parameter`;
+//! - a `datamodel { .. }` block in `datamodel!`, at the block's keyword (the other block errors
+//!   are the parser's);
 //! - an empty model, at the macro call.
 //!
 //! Names that the model does not declare are left to rustc, which reports an unknown one at the
@@ -18,8 +24,8 @@ use inferrs_graph::{Graph, GraphError};
 use proc_macro2::Span;
 use syn::ext::IdentExt as _;
 
-use crate::ast::{Body, FORMS, Model, Statement};
-use crate::rewrite::{self, Kind, Use};
+use crate::ast::{BLOCK, Body, FORMS, Macro, Model, Statement};
+use crate::rewrite::{self, Context, Kind, Rewritten, Use};
 
 /// The kind of every name the model declares (the first declaration of a duplicate).
 pub(crate) fn kinds(model: &Model) -> HashMap<String, Kind> {
@@ -27,6 +33,7 @@ pub(crate) fn kinds(model: &Model) -> HashMap<String, Kind> {
     for statement in &model.statements {
         let kind = match statement.body {
             Body::Parameter { .. } => Kind::Parameter,
+            Body::Tensor { .. } => Kind::Tensor,
             Body::Random { .. } => Kind::Random,
         };
         kinds
@@ -36,15 +43,21 @@ pub(crate) fn kinds(model: &Model) -> HashMap<String, Kind> {
     kinds
 }
 
-/// The uses of model names in a statement's expressions, in source order.
-pub(crate) fn uses(statement: &Statement, kinds: &HashMap<String, Kind>) -> Vec<Use> {
+/// The uses of model names in a statement's expressions, in source order, and the misplaced
+/// `Parameter(..)` calls.
+pub(crate) fn uses(statement: &Statement, kinds: &HashMap<String, Kind>) -> Rewritten {
     // Rewriting a copy is how the uses are found: one walker decides both, so they agree.
     match &statement.body {
-        Body::Parameter { expr } => rewrite::rewrite(&mut expr.clone(), kinds),
-        Body::Random { args, .. } => args
-            .iter()
-            .flat_map(|arg| rewrite::rewrite(&mut arg.clone(), kinds))
-            .collect(),
+        Body::Parameter { expr } => {
+            rewrite::rewrite([&mut expr.clone()], kinds, Context::Parameter)
+        }
+        Body::Tensor { init, .. } => {
+            rewrite::rewrite([&mut init.clone()], kinds, Context::Parameter)
+        }
+        Body::Random { args, .. } => {
+            let mut args: Vec<syn::Expr> = args.iter().cloned().collect();
+            rewrite::rewrite(&mut args, kinds, Context::Random { first: 0 })
+        }
     }
 }
 
@@ -56,28 +69,55 @@ pub(crate) fn distribution_name(distribution: &syn::Path) -> String {
         .map_or_else(String::new, |s| s.ident.unraw().to_string())
 }
 
-/// Builds the graph of `model` and returns it with every error found.
+/// Whether the random variable `statement` of a model of `mac` is local (one value per row).
+pub(crate) fn is_local(statement: &Statement, mac: Macro) -> bool {
+    mac.all_local() || statement.in_block
+}
+
+/// Builds the graph of `model`, expanded by `mac`, and returns it with every error found.
 ///
 /// `parsed_cleanly` says whether the whole input parsed; an empty model is an error only then (a
 /// model whose every statement is malformed already has its errors).
-pub(crate) fn validate(model: &Model, parsed_cleanly: bool) -> (Graph, Vec<syn::Error>) {
+pub(crate) fn validate(
+    model: &Model,
+    parsed_cleanly: bool,
+    mac: Macro,
+) -> (Graph, Vec<syn::Error>) {
     let mut graph = Graph::new();
     let mut errors = Vec::new();
     if model.statements.is_empty() && parsed_cleanly {
         let message = format!("empty model: declare at least one statement, {FORMS}");
         errors.push(syn::Error::new(Span::call_site(), message));
     }
+    if let (Some(keyword), true) = (&model.block, mac.all_local()) {
+        let message = format!(
+            "`datamodel!` is already all local: use `probmodel!` for global variables \
+             (its `{BLOCK} {{ .. }}` block holds the local ones)"
+        );
+        errors.push(syn::Error::new(keyword.span(), message));
+    }
     let kinds = kinds(model);
     for statement in &model.statements {
         let name = statement.name.unraw().to_string();
-        let is_parameter = matches!(statement.body, Body::Parameter { .. });
+        let is_parameter = !matches!(statement.body, Body::Random { .. });
+        let global_random = !is_parameter && !is_local(statement, mac);
+        let found = uses(statement, &kinds);
+        errors.extend(found.errors);
         let mut parents: Vec<String> = Vec::new();
-        for used in uses(statement, &kinds) {
+        for used in found.uses {
             if graph.contains(&used.name) {
-                if used.called && graph.is_random(&used.name) {
+                let random = graph.is_random(&used.name);
+                let local = graph.node(&used.name).is_some_and(|node| node.local);
+                if used.called && random {
                     errors.push(called_random(&used));
-                } else if is_parameter && graph.is_random(&used.name) {
+                } else if used.called && kinds.get(&used.name) == Some(&Kind::Tensor) {
+                    errors.push(called_tensor(&used));
+                } else if is_parameter && random {
                     errors.push(parameter_uses_random(&name, &used));
+                } else if used.in_init && random {
+                    errors.push(init_uses_random(&used));
+                } else if global_random && random && local {
+                    errors.push(global_uses_local(&name, &used));
                 }
                 if !parents.contains(&used.name) {
                     parents.push(used.name);
@@ -91,10 +131,13 @@ pub(crate) fn validate(model: &Model, parsed_cleanly: bool) -> (Graph, Vec<syn::
         }
         let parents: Vec<&str> = parents.iter().map(String::as_str).collect();
         let added = match &statement.body {
-            Body::Parameter { .. } => graph.add_parameter(&name, &parents),
-            Body::Random { distribution, .. } => {
-                graph.add_random(&name, &distribution_name(distribution), &parents, true)
-            }
+            Body::Parameter { .. } | Body::Tensor { .. } => graph.add_parameter(&name, &parents),
+            Body::Random { distribution, .. } => graph.add_random(
+                &name,
+                &distribution_name(distribution),
+                &parents,
+                is_local(statement, mac),
+            ),
         };
         if let Err(error) = added {
             errors.push(graph_error(statement, error));
@@ -112,10 +155,37 @@ fn called_random(used: &Use) -> syn::Error {
     syn::Error::new(used.ident.span(), message)
 }
 
+fn called_tensor(used: &Use) -> syn::Error {
+    let message = format!(
+        "`{0}` is a parameter tensor (`{0} = Parameter(init);`) and cannot be called: use it as \
+         a value, as in `Normal({0}, 1.0)`; only modules (`nn = Net::new(..);`) are called",
+        used.name
+    );
+    syn::Error::new(used.ident.span(), message)
+}
+
 fn parameter_uses_random(name: &str, used: &Use) -> syn::Error {
     let message = format!(
         "parameter `{name}` cannot use the random variable `{}`: parameters are built once, \
          before the model runs",
+        used.name
+    );
+    syn::Error::new(used.ident.span(), message)
+}
+
+fn init_uses_random(used: &Use) -> syn::Error {
+    let message = format!(
+        "`Parameter(..)` cannot use the random variable `{}`: parameters are built once, \
+         before the model runs",
+        used.name
+    );
+    syn::Error::new(used.ident.span(), message)
+}
+
+fn global_uses_local(name: &str, used: &Use) -> syn::Error {
+    let message = format!(
+        "global `{name}` cannot use the local variable `{0}`: `{name}` has one value for all \
+         rows, `{0}` one value per row (move `{name}` into the `{BLOCK} {{ .. }}` block to make it local)",
         used.name
     );
     syn::Error::new(used.ident.span(), message)
@@ -154,9 +224,14 @@ mod tests {
     use quote::quote;
 
     fn check(tokens: TokenStream) -> (Graph, Vec<String>) {
-        let model: Model = syn::parse2(tokens).unwrap();
-        let (graph, errors) = validate(&model, true);
-        (graph, errors.into_iter().map(|e| e.to_string()).collect())
+        check_as(Macro::Datamodel, tokens)
+    }
+
+    fn check_as(mac: Macro, tokens: TokenStream) -> (Graph, Vec<String>) {
+        let (model, parse_error) = Model::parse_partial(tokens);
+        let (graph, errors) = validate(&model, parse_error.is_none(), mac);
+        let errors = parse_error.into_iter().flatten().chain(errors);
+        (graph, errors.map(|e| e.to_string()).collect())
     }
 
     #[test]
@@ -268,8 +343,206 @@ mod tests {
         );
         let model: Model = syn::parse2(quote! {}).unwrap();
         assert!(
-            validate(&model, false).1.is_empty(),
+            validate(&model, false, Macro::Datamodel).1.is_empty(),
             "a malformed model is not also empty"
         );
+    }
+
+    const GLOBAL_W_LOCAL_X: &str = "global `w` cannot use the local variable `x`: `w` has one \
+        value for all rows, `x` one value per row (move `w` into the `datamodel { .. }` block to \
+        make it local)";
+
+    #[test]
+    fn probmodel_globals_and_locals() {
+        for mac in [Macro::Probmodel, Macro::Qmodel] {
+            let (graph, errors) = check_as(
+                mac,
+                quote! {
+                    w ~ Normal(0.0, 1.0);
+                    datamodel {
+                        x ~ Normal(0.0, 10.0);
+                        y ~ Normal(w * x + b, 1.0);
+                    }
+                    b ~ Normal(0.0, 1.0 + w);
+                },
+            );
+            // `b` is declared after the block, and so after `y`: a use before declaration.
+            assert_eq!(
+                errors,
+                ["`b` is used before its declaration: declare `b` before `y`"]
+            );
+            assert_eq!(graph.order(), ["w", "x", "y", "b"]);
+            let local: Vec<bool> = graph.nodes().map(|n| n.local).collect();
+            assert_eq!(local, [false, true, true, false]);
+            assert_eq!(graph.parents("b").unwrap(), ["w"]);
+        }
+    }
+
+    #[test]
+    fn a_global_cannot_use_a_local() {
+        let (_, errors) = check_as(
+            Macro::Probmodel,
+            quote! {
+                datamodel { x ~ Normal(0.0, 1.0); }
+                w ~ Normal(x, 1.0);
+                v ~ Normal(w, 1.0);
+            },
+        );
+        assert_eq!(errors, [GLOBAL_W_LOCAL_X]);
+        // A local may use a global, and in `datamodel!` every variable is local.
+        let (_, errors) = check_as(
+            Macro::Datamodel,
+            quote! {
+                x ~ Normal(0.0, 1.0);
+                w ~ Normal(x, 1.0);
+            },
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+    }
+
+    #[test]
+    fn block_errors() {
+        let (graph, errors) = check_as(
+            Macro::Datamodel,
+            quote! {
+                datamodel { x ~ Normal(0.0, 1.0); }
+            },
+        );
+        assert_eq!(
+            errors,
+            [
+                "`datamodel!` is already all local: use `probmodel!` for global variables (its \
+              `datamodel { .. }` block holds the local ones)"
+            ]
+        );
+        assert!(graph.node("x").unwrap().local);
+
+        let (_, errors) = check_as(
+            Macro::Probmodel,
+            quote! {
+                datamodel { x ~ Normal(0.0, 1.0); }
+                datamodel { y ~ Normal(x, 1.0); }
+            },
+        );
+        assert_eq!(
+            errors,
+            [
+                "a second `datamodel` block: a model has at most one, which holds all its local \
+              variables"
+            ]
+        );
+
+        let (graph, errors) = check_as(
+            Macro::Qmodel,
+            quote! {
+                datamodel {
+                    x ~ Normal(0.0, 1.0);
+                    datamodel { y ~ Normal(x, 1.0); }
+                }
+                w ~ Normal(y, 1.0);
+            },
+        );
+        assert_eq!(
+            errors,
+            [
+                "a `datamodel` block cannot be nested: the statements of a `datamodel` block are \
+                 already local",
+                "global `w` cannot use the local variable `y`: `w` has one value for all rows, \
+                 `y` one value per row (move `w` into the `datamodel { .. }` block to make it \
+                 local)",
+            ]
+        );
+        assert!(
+            graph.node("y").unwrap().local,
+            "a nested block's statements are local"
+        );
+
+        let (graph, errors) = check_as(
+            Macro::Probmodel,
+            quote! {
+                w ~ Normal(0.0, 1.0);
+                datamodle { x ~ Normal(w, 1.0); }
+            },
+        );
+        assert_eq!(
+            errors,
+            ["unknown block `datamodle`: the block of local variables is `datamodel { .. }`"]
+        );
+        assert_eq!(graph.order(), ["w", "x"], "a misspelt block is still read");
+    }
+
+    #[test]
+    fn names_in_the_block_share_the_namespace() {
+        let (_, errors) = check_as(
+            Macro::Probmodel,
+            quote! {
+                x ~ Normal(0.0, 1.0);
+                datamodel { x ~ Normal(0.0, 1.0); }
+            },
+        );
+        assert_eq!(
+            errors,
+            ["duplicate name `x`: `x` is already declared in this model"]
+        );
+    }
+
+    #[test]
+    fn parameter_tensors() {
+        let (graph, errors) = check_as(
+            Macro::Qmodel,
+            quote! {
+                w_loc = Parameter(0.0);
+                w_scale = inferrs::Parameter(w_loc * 2.0);
+                w ~ Normal(w_loc, softplus(w_scale));
+                b ~ Normal(Parameter(0.0), softplus(Parameter(1.0)));
+            },
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(graph.is_parameter("w_loc") && graph.is_parameter("w_scale"));
+        assert_eq!(graph.parents("w_scale").unwrap(), ["w_loc"]);
+        assert_eq!(graph.parents("w").unwrap(), ["w_loc", "w_scale"]);
+        assert!(
+            graph.parents("b").unwrap().is_empty(),
+            "hoisted parameters are not nodes"
+        );
+        assert_eq!(graph.len(), 4);
+    }
+
+    #[test]
+    fn parameter_errors() {
+        let (_, errors) = check_as(
+            Macro::Qmodel,
+            quote! {
+                w_loc = Parameter(0.0);
+                x ~ Normal(0.0, 1.0);
+                a ~ Normal(w_loc(1.0), 1.0);
+                b ~ Normal(Parameter(x), 1.0);
+                c = Parameter(x);
+                nn = Net::new(Parameter(0.0));
+                d ~ Normal(v.map(|t| Parameter(t)), 1.0);
+                e ~ Normal(Parameter(), Parameter(Parameter(0.0)));
+            },
+        );
+        assert_eq!(
+            errors,
+            [
+                "`w_loc` is a parameter tensor (`w_loc = Parameter(init);`) and cannot be \
+                 called: use it as a value, as in `Normal(w_loc, 1.0)`; only modules \
+                 (`nn = Net::new(..);`) are called",
+                "`Parameter(..)` cannot use the random variable `x`: parameters are built once, \
+                 before the model runs",
+                "parameter `c` cannot use the random variable `x`: parameters are built once, \
+                 before the model runs",
+                "`Parameter(..)` cannot be inside a parameter's expression: declare it as a \
+                 statement of its own, `name = Parameter(init);`",
+                "`Parameter(..)` cannot be inside a closure: it is created once, before the model \
+                 runs",
+                crate::ast::PARAMETER_ARITY,
+                "`Parameter(..)` cannot be inside a parameter's expression: declare it as a \
+                 statement of its own, `name = Parameter(init);`",
+            ]
+        );
+        let (_, errors) = check_as(Macro::Qmodel, quote! { w = Parameter(1.0, 2.0); });
+        assert_eq!(errors, [crate::ast::PARAMETER_ARITY]);
     }
 }
