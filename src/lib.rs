@@ -25,6 +25,18 @@
 
 pub mod nn;
 
+/// The user guide, one chapter per concept; every example in it is compiled and run as a test.
+pub mod book {
+    #[doc = include_str!("../docs/models.md")]
+    pub mod models {}
+    #[doc = include_str!("../docs/guides.md")]
+    pub mod guides {}
+    #[doc = include_str!("../docs/inference.md")]
+    pub mod inference {}
+    #[doc = include_str!("../docs/queries.md")]
+    pub mod queries {}
+}
+
 pub use burn;
 pub use inferrs_distributions as distributions;
 pub use inferrs_distributions::{
