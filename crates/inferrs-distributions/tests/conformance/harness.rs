@@ -37,7 +37,7 @@ pub fn check_log_prob(
 /// [`Distribution::mean`] and [`Distribution::variance`] within [`Z_MAX`] standard errors.
 ///
 /// The standard error of the mean is `sqrt(var / n)`; that of the variance
-/// `sqrt((m4 - var^2) / n)` with `m4` the sample fourth central moment. A NaN stated mean
+/// `sqrt((m4 - (n - 3) / (n - 1) var^2) / n)` with `m4` the sample fourth central moment. A NaN stated mean
 /// (no mean exists) skips the mean and variance checks; an infinite stated variance skips the
 /// variance check. Every draw must be finite and inside `dist.support()`.
 ///
@@ -113,7 +113,9 @@ fn check_column_moments(col: &[f64], mean: f64, var: f64, what: &str) {
             (m - mean).abs() <= Z_MAX * se + 1e-12,
             "{what}: sample mean {m} vs stated {mean} (se {se})"
         );
-        let se_v = ((m4 - v * v).max(0.0) / n).sqrt();
+        // The exact variance of the sample variance: (m4 - (n - 3) / (n - 1) v^2) / n, which
+        // stays positive for a two-point distribution (m4 = v^2, a fair Bernoulli).
+        let se_v = ((m4 - (n - 3.0) / (n - 1.0) * v * v).max(0.0) / n).sqrt();
         assert!(
             (v - var).abs() <= Z_MAX * se_v + 1e-9 * var.abs().max(1e-12),
             "{what}: sample variance {v} vs stated {var} (se {se_v})"
