@@ -60,7 +60,10 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
         .quiet(true);
     model.fit(&Data::new().with("flip", &flips)?, vi)?;
     let draws = model.posterior(["p"])?.sample_n(4000)?["p"].clone();
-    let (a, b) = ((opts.heads + 1) as f64, (opts.flips - opts.heads + 1) as f64);
+    let (a, b) = (
+        (opts.heads + 1) as f64,
+        (opts.flips - opts.heads + 1) as f64,
+    );
     Ok(Outcome {
         exact_mean: a / (a + b),
         exact_sd: (a * b / ((a + b).powi(2) * (a + b + 1.0))).sqrt(),
@@ -81,6 +84,9 @@ fn main() -> Result<(), Error> {
         out.exact_mean,
         out.exact_sd
     );
-    println!("AutoNormal (logit-normal):  mean {:.4} sd {:.4}", s.mean[0], s.sd[0]);
+    println!(
+        "AutoNormal (logit-normal):  mean {:.4} sd {:.4}",
+        s.mean[0], s.sd[0]
+    );
     Ok(())
 }

@@ -113,7 +113,11 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
         w ~ Normal(w_loc, softplus(w_scale));
         b ~ Normal(Parameter(0.0), softplus(Parameter(0.0)));
     };
-    let vi = VI::new(opts.epochs).lr(0.05).qmodel(q).seed(opts.seed).quiet(true);
+    let vi = VI::new(opts.epochs)
+        .lr(0.05)
+        .qmodel(q)
+        .seed(opts.seed)
+        .quiet(true);
     mean_field.fit(&train, vi)?;
     let draws = mean_field.posterior(["w", "b"])?.sample_n(4000)?;
     let qmodel = (draws["w"].summary(), draws["b"].summary());
@@ -133,10 +137,7 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
 
     // New rows, any number of them.
     let test = Data::new().with("x", &[-2.0f32, 0.0, 3.0])?;
-    let predictive = full
-        .posterior_predictive(["y"], &test)?
-        .sample_n(4000)?["y"]
-        .summary();
+    let predictive = full.posterior_predictive(["y"], &test)?.sample_n(4000)?["y"].summary();
     Ok(Outcome {
         exact,
         qmodel,
@@ -189,6 +190,9 @@ fn main() -> Result<(), Error> {
         "AutoMultivariateNormal        {:8.4} {:8.4} {:8.4} {:8.4} {:8.3}",
         w.mean[0], w.sd[0], b.mean[0], b.sd[0], c
     );
-    println!("\nposterior predictive of y at x = -2, 0, 3:\n{}", out.predictive);
+    println!(
+        "\nposterior predictive of y at x = -2, 0, 3:\n{}",
+        out.predictive
+    );
     Ok(())
 }

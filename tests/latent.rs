@@ -103,6 +103,60 @@ fn auto_normal_with_analytic_kl_matches_the_mean_field_optimum() {
         .quiet(true);
     model.fit(&train(&x, &y), vi).unwrap();
     posterior_wb(summaries(&model), &post, false, "AutoNormal");
+    // The fitted guide's own parameters: with the identity bijector (w is real) its location is
+    // the posterior mean and its scale the q's sd.
+    let guide = model.guide().unwrap();
+    assert_eq!(guide.kind(), "AutoNormal");
+    let auto = guide.as_any().downcast_ref::<AutoNormal>().unwrap();
+    let (loc, scale) = auto.loc_scale("w").unwrap();
+    near(
+        f64::from(loc[0]),
+        post.mean[0],
+        0.03,
+        "AutoNormal location of w",
+    );
+    near(
+        f64::from(scale[0]) * post.precision[0][0].sqrt(),
+        1.0,
+        0.1,
+        "AutoNormal scale of w",
+    );
+    assert!(auto.loc_scale("x").is_none());
+}
+
+/// MAP with `AutoDelta`: for the Gaussian posterior the mode is the mean.
+#[test]
+fn auto_delta_finds_the_posterior_mode() {
+    let (x, y) = data(16);
+    let post = conjugate(&x, &y);
+    let mut model = regression!();
+    let vi = VI::new(2000)
+        .lr(0.05)
+        .guide(AutoDelta::default())
+        .seed(17)
+        .quiet(true);
+    model.fit(&train(&x, &y), vi).unwrap();
+    let delta = model
+        .guide()
+        .unwrap()
+        .as_any()
+        .downcast_ref::<AutoDelta>()
+        .unwrap();
+    near(
+        f64::from(delta.point("w").unwrap()[0]),
+        post.mean[0],
+        0.01,
+        "MAP of w",
+    );
+    near(
+        f64::from(delta.point("b").unwrap()[0]),
+        post.mean[1],
+        0.01,
+        "MAP of b",
+    );
+    // A point posterior: every draw is the point.
+    let w = model.posterior(["w"]).unwrap().sample_n(3).unwrap();
+    assert!(w["w"].as_slice().windows(2).all(|p| p[0] == p[1]));
 }
 
 fn sd(v: &[f32]) -> f64 {
@@ -125,7 +179,12 @@ fn beta_bernoulli_posterior_mean_is_laplace_rule() {
     .unwrap();
     let summary = out.draws.summary();
     near(summary.mean[0], out.exact_mean, 0.01, "posterior mean of p");
-    near(summary.sd[0] / out.exact_sd, 1.0, 0.1, "posterior sd of p / exact");
+    near(
+        summary.sd[0] / out.exact_sd,
+        1.0,
+        0.1,
+        "posterior sd of p / exact",
+    );
     assert!(out.draws.as_slice().iter().all(|&v| v > 0.0 && v < 1.0));
 }
 
@@ -147,7 +206,12 @@ fn score_function_fits_a_discrete_latent() {
         logit = Parameter(0.0);
         z ~ Bernoulli(logit);
     };
-    let vi = VI::new(3000).lr(0.02).particles(4).qmodel(q).seed(7).quiet(true);
+    let vi = VI::new(3000)
+        .lr(0.02)
+        .particles(4)
+        .qmodel(q)
+        .seed(7)
+        .quiet(true);
     model.fit(&Data::new().with("x", &x).unwrap(), vi).unwrap();
     let z = model.posterior(["z"]).unwrap().sample_n(4000).unwrap();
     near(z["z"].mean()[0], exact, 0.05, "P(z = 1 | x)");
@@ -197,12 +261,21 @@ fn prior_and_posterior_predictive_queries() {
         let sd = (vw * x * x + vb + 1.0).sqrt();
         // Five standard errors of a mean of 4000 draws, plus the q's own error (0.03 per
         // parameter, as above).
-        near(summary.mean[i], mean, 5.0 * sd / 4000f64.sqrt() + 0.03 * (1.0 + x.abs()), "predictive mean");
+        near(
+            summary.mean[i],
+            mean,
+            5.0 * sd / 4000f64.sqrt() + 0.03 * (1.0 + x.abs()),
+            "predictive mean",
+        );
         near(summary.sd[i] / sd, 1.0, 0.06, "predictive sd");
     }
     // Observed variables have no posterior; unknown names are errors naming them.
-    assert!(matches!(model.posterior(["y"]), Err(Error::Query { variable, .. }) if variable == "y"));
-    assert!(matches!(model.posterior(["v"]), Err(Error::UnknownVariable { name, .. }) if name == "v"));
+    assert!(
+        matches!(model.posterior(["y"]), Err(Error::Query { variable, .. }) if variable == "y")
+    );
+    assert!(
+        matches!(model.posterior(["v"]), Err(Error::UnknownVariable { name, .. }) if name == "v")
+    );
 }
 
 #[test]
@@ -247,7 +320,10 @@ fn mismatched_guides_are_errors_naming_the_variable() {
     }
     assert!(matches!(
         model.fit(&data, quiet().particles(0)),
-        Err(Error::InvalidOption { option: "particles", .. })
+        Err(Error::InvalidOption {
+            option: "particles",
+            ..
+        })
     ));
 }
 
@@ -319,7 +395,12 @@ fn amortised_qmodel_learns_the_posterior_map() {
             z ~ Normal(encoder(x));
         }
     };
-    let vi = VI::new(2000).lr(0.02).particles(2).qmodel(q).seed(14).quiet(true);
+    let vi = VI::new(2000)
+        .lr(0.02)
+        .particles(2)
+        .qmodel(q)
+        .seed(14)
+        .quiet(true);
     model.fit(&Data::new().with("x", &x).unwrap(), vi).unwrap();
     // New rows: the q-model reads their x.
     let grid = [-2.0f32, -1.0, 0.0, 1.0, 2.0];
@@ -330,8 +411,18 @@ fn amortised_qmodel_learns_the_posterior_map() {
         .unwrap();
     let s = z["z"].summary();
     for (i, &x) in grid.iter().enumerate() {
-        near(s.mean[i], 0.8 * f64::from(x), 0.05, &format!("E[z | x = {x}]"));
-        near(s.sd[i] / 0.2f64.sqrt(), 1.0, 0.1, &format!("sd[z | x = {x}]"));
+        near(
+            s.mean[i],
+            0.8 * f64::from(x),
+            0.05,
+            &format!("E[z | x = {x}]"),
+        );
+        near(
+            s.sd[i] / 0.2f64.sqrt(),
+            1.0,
+            0.1,
+            &format!("sd[z | x = {x}]"),
+        );
     }
 }
 
@@ -359,7 +450,9 @@ fn dirichlet_latent_through_stick_breaking() {
         .guide(AutoNormal::default())
         .seed(15)
         .quiet(true);
-    model.fit(&Data::new().with("c", &draws).unwrap(), vi).unwrap();
+    model
+        .fit(&Data::new().with("c", &draws).unwrap(), vi)
+        .unwrap();
     let p = model.posterior(["p"]).unwrap().sample_n(4000).unwrap();
     assert_eq!(p["p"].shape, vec![4000, 1, 3]);
     let mean = p["p"].mean();

@@ -177,7 +177,9 @@ impl<'a> Ctx<'a> {
                                 .to_string(),
                         });
                     }
-                    Mode::Predict | Mode::Guide => (dist.sample(rows, &self.device, self.rng), false),
+                    Mode::Predict | Mode::Guide => {
+                        (dist.sample(rows, &self.device, self.rng), false)
+                    }
                 },
             },
         };

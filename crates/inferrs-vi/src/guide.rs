@@ -103,6 +103,10 @@ pub trait Guide: Send {
 
     /// Restores the parameters of the last [`checkpoint`](Guide::checkpoint).
     fn rollback(&mut self);
+
+    /// The guide as `Any`, to reach its own methods after a fit:
+    /// `model.guide().and_then(|g| g.as_any().downcast_ref::<AutoNormal>())`.
+    fn as_any(&self) -> &dyn std::any::Any;
 }
 
 /// A q-model written with `qmodel!`: parameters, and a function drawing the latent variables.
@@ -241,13 +245,21 @@ where
             self.params = saved;
         }
     }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
 }
 
 fn names(latents: &[LatentSite]) -> String {
     if latents.is_empty() {
         return "none".to_string();
     }
-    latents.iter().map(|l| l.name).collect::<Vec<_>>().join(", ")
+    latents
+        .iter()
+        .map(|l| l.name)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `softplus^-1(s) = ln(exp(s) - 1)`, stable for large `s`.
@@ -372,7 +384,12 @@ impl AutoNormal {
     pub fn loc_scale(&self, name: &str) -> Option<(Vec<f32>, Vec<f32>)> {
         let i = self.sites.iter().position(|s| s.name == name)?;
         let p = self.params.as_ref()?;
-        let loc = p.locs[i].val().into_data().convert::<f32>().try_to_vec::<f32>().ok()?;
+        let loc = p.locs[i]
+            .val()
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .ok()?;
         let scale = crate::parameter::softplus(p.scales[i].val())
             .into_data()
             .convert::<f32>()
@@ -418,6 +435,10 @@ macro_rules! module_guide_methods {
             if let Some(saved) = self.saved.take() {
                 self.params = Some(saved);
             }
+        }
+
+        fn as_any(&self) -> &dyn std::any::Any {
+            self
         }
     };
 }
@@ -637,8 +658,17 @@ impl AutoMultivariateNormal {
         let p = self.params.as_ref()?;
         let l = scale_tril(&p.tril.val());
         let cov = l.clone().matmul(l.transpose());
-        let loc = p.loc.val().into_data().convert::<f32>().try_to_vec::<f32>().ok()?;
-        Some((loc, cov.into_data().convert::<f32>().try_to_vec::<f32>().ok()?))
+        let loc = p
+            .loc
+            .val()
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .ok()?;
+        Some((
+            loc,
+            cov.into_data().convert::<f32>().try_to_vec::<f32>().ok()?,
+        ))
     }
 }
 
@@ -713,7 +743,10 @@ impl Guide for AutoMultivariateNormal {
         let mut offset = 0;
         for (i, site) in self.sites.iter().enumerate() {
             let n = site.free[0] * site.free[1];
-            let part = u.clone().slice([0..1, offset..offset + n]).reshape(site.free);
+            let part = u
+                .clone()
+                .slice([0..1, offset..offset + n])
+                .reshape(site.free);
             offset += n;
             let jac = site.bijector.log_abs_det_jacobian(part.clone()).sum();
             // The joint log q is carried by the first variable; the Jacobians by each.

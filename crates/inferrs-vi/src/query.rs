@@ -130,7 +130,11 @@ pub struct Summary {
 impl std::fmt::Display for Summary {
     /// One line per element: `mean  sd  5%  50%  95%`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "{:>10} {:>10} {:>10} {:>10} {:>10}", "mean", "sd", "5%", "50%", "95%")?;
+        writeln!(
+            f,
+            "{:>10} {:>10} {:>10} {:>10} {:>10}",
+            "mean", "sd", "5%", "50%", "95%"
+        )?;
         for i in 0..self.mean.len() {
             writeln!(
                 f,
