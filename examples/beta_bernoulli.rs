@@ -13,6 +13,7 @@ use clap::Parser;
 use inferrs::Error;
 use inferrs::prelude::*;
 
+/// Command-line options of the example.
 #[derive(Clone, Debug, Parser)]
 pub struct Options {
     /// Number of flips.

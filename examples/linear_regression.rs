@@ -15,6 +15,7 @@ use inferrs::{Error, Summary};
 use rand::SeedableRng;
 use rand_distr::{Distribution as _, Normal as RNormal};
 
+/// Command-line options of the example.
 #[derive(Clone, Debug, Parser)]
 pub struct Options {
     /// Seed of the data and of the fits.
