@@ -1,10 +1,24 @@
-//! Benchmark: the MDN fit through inferrs against a hand-written plain-burn loop of the same
-//! network, loss and optimiser, timed in the same run, alternating, and their ratio.
+//! Benchmark of the MDN fit (N = 5000, K = 20, MLP 1 -> 15 -> 15, full-batch Adam): inferrs'
+//! `fit` against hand-written burn loops of the same network, loss and optimiser, all timed in
+//! the same run, alternating, with medians and ratios.
 //!
 //! ```text
-//! cargo run --release --example bench_mdn -- --epochs 4000 --reps 3
+//! cargo run --release --example bench_mdn -- --epochs 1000 --reps 3
 //! ```
-//! Prints the median seconds of each and `inferrs / plain` (the overhead of the library).
+//!
+//! * `inferrs`: `model.fit` of the `datamodel!` MDN (fused kernels where available).
+//! * `plain burn`: the loop a burn user writes: the network with burn's `softplus`, the
+//!   mixture NLL in composed tensor ops (the baseline).
+//! * `loop fused` / `loop unfused`: the loop with `MixtureNet` (fused softplus) and the NLL
+//!   from `MixtureGaussian::log_prob` (the fused kernel on flex) or from
+//!   `MixtureGaussian::log_prob_composed` (composed ops): the likelihood kernel's share.
+//! * `loop packed`: `loop fused` with the network's three heads packed into one layer whose
+//!   output is sliced three ways (`MixtureNet` keeps three layers: this shows why).
+//! * `likelihood fused` / `unfused`: the NLL alone, forward and backward, on fixed random
+//!   `[N, K]` parameters.
+//!
+//! Every loop starts from the same initial weights for a seed. Prints ms per step, the
+//! projected 4000-step time, the spread of the reps and the ratios.
 
 #[path = "mdn/toy.rs"]
 mod toy;
@@ -17,6 +31,8 @@ use burn::tensor::TensorData;
 use burn::tensor::activation::log_softmax;
 use clap::Parser;
 use inferrs::prelude::*;
+use inferrs_distributions::{Distribution as _, fused_kernels_available, softplus_with_floor};
+use rand::{Rng as _, SeedableRng};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -29,19 +45,172 @@ struct Args {
     /// Fits of each kind (alternating); medians are reported.
     #[arg(long, default_value_t = 3)]
     reps: usize,
-    /// Seed of the initial weights (the same for both).
+    /// Seed of the initial weights (the same for all).
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Forward and backward passes per rep of the likelihood-only measurement.
+    #[arg(long, default_value_t = 200)]
+    likelihood_calls: usize,
+    /// Only the likelihood measurement, fused or unfused (`fused`, `unfused`, `both`).
+    #[arg(long)]
+    likelihood_only: Option<String>,
+    /// Only this fit, by its name in the output (e.g. "loop fused"; for profiling).
+    #[arg(long)]
+    only: Option<String>,
+}
+
+fn glorot(device: &Device, i: usize, o: usize) -> burn::nn::Linear {
+    let mut l = burn::nn::LinearConfig::new(i, o)
+        .with_initializer(burn::nn::Initializer::XavierUniform { gain: 1.0 })
+        .init(device);
+    l.bias = Some(burn::module::Param::from_tensor(Tensor::zeros([o], device)));
+    l
+}
+
+/// The network as a burn user writes it: `MixtureNet`'s layers (the same initial weights for
+/// a seed) with burn's composed `softplus`.
+#[derive(Module, Debug)]
+struct PlainNet {
+    hidden1: burn::nn::Linear,
+    hidden2: burn::nn::Linear,
+    locs: burn::nn::Linear,
+    scales: burn::nn::Linear,
+    logits: burn::nn::Linear,
+}
+
+/// `MixtureNet` with its three heads packed into one `hidden -> 3K` layer whose output is
+/// sliced three ways (the same initial weights for a seed: each head's block is drawn as its
+/// own Glorot layer, lazily, in field order).
+#[derive(Module, Debug)]
+struct PackedNet {
+    hidden1: burn::nn::Linear,
+    hidden2: burn::nn::Linear,
+    heads: burn::nn::Linear,
+    k: usize,
+}
+
+/// A network giving the mixture parameters `(locs, scales, logits)`, each `[n, K]`.
+trait Heads: Module + Sized {
+    fn create(device: &Device) -> Self;
+    fn heads(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>, Tensor<2>);
+}
+
+impl Heads for MixtureNet {
+    fn create(device: &Device) -> Self {
+        MixtureNet::new(device, HIDDEN, COMPONENTS)
+    }
+    fn heads(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>, Tensor<2>) {
+        self.forward(x)
+    }
+}
+
+impl Heads for PlainNet {
+    fn create(device: &Device) -> Self {
+        Self {
+            hidden1: glorot(device, 1, HIDDEN),
+            hidden2: glorot(device, HIDDEN, HIDDEN),
+            locs: glorot(device, HIDDEN, COMPONENTS),
+            scales: glorot(device, HIDDEN, COMPONENTS),
+            logits: glorot(device, HIDDEN, COMPONENTS),
+        }
+    }
+    fn heads(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>, Tensor<2>) {
+        use burn::tensor::activation::{relu, softplus};
+        let h = relu(self.hidden1.forward(x));
+        let h = relu(self.hidden2.forward(h));
+        let scales = softplus(self.scales.forward(h.clone()), 1.0) + inferrs::nn::MIN_SCALE;
+        (self.locs.forward(h.clone()), scales, self.logits.forward(h))
+    }
+}
+
+impl Heads for PackedNet {
+    fn create(device: &Device) -> Self {
+        use burn::module::{Param, ParamId};
+        let (hidden, k) = (HIDDEN, COMPONENTS);
+        let weight = Param::uninitialized(
+            ParamId::new(),
+            move |device: &Device, require_grad: bool| {
+                let blocks: Vec<Tensor<2>> = (0..3)
+                    .map(|_| glorot(device, hidden, k).weight.val().detach())
+                    .collect();
+                let w = Tensor::cat(blocks, 1);
+                if require_grad { w.require_grad() } else { w }
+            },
+            device.clone(),
+            true,
+            [hidden, 3 * k].into(),
+        );
+        Self {
+            hidden1: glorot(device, 1, hidden),
+            hidden2: glorot(device, hidden, hidden),
+            heads: burn::nn::Linear {
+                weight,
+                bias: Some(Param::from_tensor(Tensor::zeros([3 * k], device))),
+            },
+            k,
+        }
+    }
+    fn heads(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>, Tensor<2>) {
+        use burn::tensor::activation::relu;
+        let h = relu(self.hidden1.forward(x));
+        let h = relu(self.hidden2.forward(h));
+        let out = self.heads.forward(h);
+        let k = self.k;
+        let scales = softplus_with_floor(out.clone().narrow(1, k, k), inferrs::nn::MIN_SCALE);
+        (out.clone().narrow(1, 0, k), scales, out.narrow(1, 2 * k, k))
+    }
 }
 
 const HIDDEN: usize = 15;
 const COMPONENTS: usize = 20;
 const HALF_LOG_2PI: f64 = 0.918_938_533_204_672_7;
 
-/// The loop a burn user writes by hand: forward, mixture NLL, backward, Adam step.
-fn plain_fit(device: &Device, seed: u64, x: &[f32], y: &[f32], epochs: usize) -> (f64, f64) {
+/// How a hand-written loop computes the mixture log density `[n]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Nll {
+    /// Composed burn ops written inline (what a burn user writes).
+    Plain,
+    /// `MixtureGaussian::log_prob` (the fused kernel where available).
+    Fused,
+    /// `MixtureGaussian::log_prob_composed`.
+    Composed,
+}
+
+fn log_density(
+    nll: Nll,
+    locs: Tensor<2>,
+    scales: Tensor<2>,
+    logits: Tensor<2>,
+    y: &Tensor<2>,
+) -> Tensor<1> {
+    match nll {
+        Nll::Plain => {
+            let z = (y.clone() - locs) / scales.clone();
+            let lp = z.clone() * z * (-0.5) - scales.log() - HALF_LOG_2PI + log_softmax(logits, 1);
+            let max = lp.clone().max_dim(1).detach();
+            ((lp - max.clone()).exp().sum_dim(1).log() + max).squeeze_dim::<1>(1)
+        }
+        Nll::Fused => MixtureGaussian::new(locs, scales, logits)
+            .expect("tensor parameters")
+            .log_prob(y.clone()),
+        Nll::Composed => MixtureGaussian::new(locs, scales, logits)
+            .expect("tensor parameters")
+            .log_prob_composed(y.clone()),
+    }
+}
+
+/// The loop a burn user writes by hand: forward, mixture NLL, backward, Adam step. Returns
+/// the seconds and the last loss per row.
+fn loop_fit<M: Heads>(
+    device: &Device,
+    seed: u64,
+    x: &[f32],
+    y: &[f32],
+    epochs: usize,
+    nll: Nll,
+) -> (f64, f64) {
     device.seed(seed);
-    let mut net = MixtureNet::new(device, HIDDEN, COMPONENTS).train();
+    let mut net = M::create(device).train();
     let ad = device.clone().autodiff();
     let n = x.len();
     let x = Tensor::<2>::from_data(TensorData::new(x.to_vec(), [n, 1]), &ad);
@@ -51,11 +220,8 @@ fn plain_fit(device: &Device, seed: u64, x: &[f32], y: &[f32], epochs: usize) ->
     let start = Instant::now();
     let mut last = 0.0;
     for epoch in 0..epochs {
-        let (locs, scales, logits) = net.forward(x.clone());
-        let z = (y.clone() - locs) / scales.clone();
-        let lp = z.clone() * z * (-0.5) - scales.log() - HALF_LOG_2PI + log_softmax(logits, 1);
-        let max = lp.clone().max_dim(1).detach();
-        let loss = -((lp - max.clone()).exp().sum_dim(1).log() + max).sum();
+        let (locs, scales, logits) = net.heads(x.clone());
+        let loss = -log_density(nll, locs, scales, logits, &y).sum();
         last = f64::from(loss.clone().into_scalar::<f32>());
         let grads = GradientsParams::from_grads(loss.backward(), &net);
         net = optimizer.step(vi.learning_rate_at(epoch), net, grads);
@@ -76,9 +242,73 @@ fn inferrs_fit(device: &Device, seed: u64, data: &Data, epochs: usize) -> (f64, 
     (report.seconds, report.final_loss_per_row())
 }
 
+/// One fit of the kind named in [`FITS`].
+fn fit(
+    kind: usize,
+    device: &Device,
+    seed: u64,
+    data: &Data,
+    xy: (&[f32], &[f32]),
+    epochs: usize,
+) -> (f64, f64) {
+    let (x, y) = xy;
+    match kind {
+        0 => inferrs_fit(device, seed, data, epochs),
+        1 => loop_fit::<PlainNet>(device, seed, x, y, epochs, Nll::Plain),
+        2 => loop_fit::<MixtureNet>(device, seed, x, y, epochs, Nll::Fused),
+        3 => loop_fit::<MixtureNet>(device, seed, x, y, epochs, Nll::Composed),
+        _ => loop_fit::<PackedNet>(device, seed, x, y, epochs, Nll::Fused),
+    }
+}
+
+/// The fits, in the order they alternate.
+const FITS: [&str; 5] = [
+    "inferrs",
+    "plain burn",
+    "loop fused",
+    "loop unfused",
+    "loop packed",
+];
+
+/// Seconds per forward + backward pass of the NLL alone on random `[n, K]` leaf parameters.
+fn likelihood_only(device: &Device, n: usize, calls: usize, nll: Nll) -> f64 {
+    let ad = device.clone().autodiff();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let mut random = |lo: f32, hi: f32, len: usize| -> Vec<f32> {
+        (0..len).map(|_| rng.random_range(lo..hi)).collect()
+    };
+    let k = COMPONENTS;
+    let t = |v: Vec<f32>, cols: usize| Tensor::<2>::from_data(TensorData::new(v, [n, cols]), &ad);
+    let locs = t(random(-10.0, 10.0, n * k), k).require_grad();
+    let scales = t(random(0.1, 3.0, n * k), k).require_grad();
+    let logits = t(random(-3.0, 3.0, n * k), k).require_grad();
+    let y = t(random(-10.0, 10.0, n), 1);
+    let start = Instant::now();
+    for _ in 0..calls {
+        let loss = -log_density(nll, locs.clone(), scales.clone(), logits.clone(), &y).sum();
+        let grads = loss.backward();
+        // Read one gradient back so the work cannot be deferred.
+        let g = locs.grad(&grads).expect("gradient");
+        let _ = g.slice([0..1, 0..1]).into_scalar::<f32>();
+    }
+    start.elapsed().as_secs_f64() / calls as f64
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
+}
+
+/// `min..max` of the reps relative to their median, in percent.
+fn spread(v: &[f64]) -> String {
+    let m = median(v.to_vec());
+    let lo = v.iter().cloned().fold(f64::INFINITY, f64::min);
+    let hi = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    format!(
+        "{:+.0}%..{:+.0}%",
+        100.0 * (lo / m - 1.0),
+        100.0 * (hi / m - 1.0)
+    )
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -87,27 +317,107 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (x, y) = toy::make_data(toy::N_TRAIN, toy::TRAIN_SEED);
     let data = Data::new().with("x", &x)?.with("y", &y)?;
     println!(
-        "MDN N={} K={COMPONENTS} hidden={HIDDEN}, {} epochs, {} reps, device {:?}",
+        "MDN N={} K={COMPONENTS} hidden={HIDDEN}, {} epochs, {} reps, device {:?}, fused \
+         kernels {}",
         x.len(),
         args.epochs,
         args.reps,
-        device
+        device,
+        if fused_kernels_available(&device) {
+            "on"
+        } else {
+            "off"
+        },
     );
-    let (mut ours, mut plain) = (Vec::new(), Vec::new());
-    for rep in 0..args.reps {
-        let (t, l) = inferrs_fit(&device, args.seed, &data, args.epochs);
-        println!("rep {rep}: inferrs {t:7.2} s (final loss/row {l:.4})");
-        ours.push(t);
-        let (t, l) = plain_fit(&device, args.seed, &x, &y, args.epochs);
-        println!("rep {rep}: plain   {t:7.2} s (final loss/row {l:.4})");
-        plain.push(t);
+    if let Some(which) = &args.likelihood_only {
+        for (name, nll) in [("fused", Nll::Fused), ("unfused", Nll::Composed)] {
+            if which == name || which == "both" {
+                let t: Vec<f64> = (0..args.reps)
+                    .map(|_| likelihood_only(&device, x.len(), args.likelihood_calls, nll))
+                    .collect();
+                println!(
+                    "likelihood {name}: {:.3} ms/call ({})",
+                    1e3 * median(t.clone()),
+                    spread(&t)
+                );
+            }
+        }
+        return Ok(());
     }
-    let (a, b) = (median(ours), median(plain));
+    let only = match &args.only {
+        Some(name) => Some(
+            FITS.iter()
+                .position(|f| f == name)
+                .ok_or_else(|| format!("--only: one of {FITS:?}"))?,
+        ),
+        None => None,
+    };
+    let mut secs: Vec<Vec<f64>> = vec![Vec::new(); FITS.len()];
+    for rep in 0..args.reps {
+        for (i, name) in FITS.iter().enumerate() {
+            if only.is_some_and(|o| o != i) {
+                continue;
+            }
+            let (t, l) = fit(i, &device, args.seed, &data, (&x, &y), args.epochs);
+            println!("rep {rep}: {name:12} {t:7.2} s (final loss/row {l:.4})");
+            secs[i].push(t);
+        }
+    }
+    if let Some(i) = only {
+        let per_step = median(secs[i].clone()) / args.epochs as f64;
+        println!(
+            "{}: {:.3} ms/step ({})",
+            FITS[i],
+            1e3 * per_step,
+            spread(&secs[i])
+        );
+        return Ok(());
+    }
+    let mut lik: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    for _ in 0..args.reps {
+        for (i, nll) in [Nll::Fused, Nll::Composed].into_iter().enumerate() {
+            lik[i].push(likelihood_only(
+                &device,
+                x.len(),
+                args.likelihood_calls,
+                nll,
+            ));
+        }
+    }
     println!(
-        "median: inferrs {a:.2} s ({:.3} ms/step), plain burn {b:.2} s ({:.3} ms/step)",
-        1e3 * a / args.epochs as f64,
-        1e3 * b / args.epochs as f64
+        "\nmedians over {} reps (spread min..max around the median):",
+        args.reps
     );
-    println!("inferrs / plain burn = {:.3}", a / b);
+    let med: Vec<f64> = secs.iter().map(|v| median(v.clone())).collect();
+    for (i, name) in FITS.iter().enumerate() {
+        let per_step = med[i] / args.epochs as f64;
+        println!(
+            "  {name:18} {:7.3} ms/step, 4000 steps {:6.2} s   ({})",
+            1e3 * per_step,
+            4000.0 * per_step,
+            spread(&secs[i])
+        );
+    }
+    for (i, name) in ["likelihood fused", "likelihood unfused"]
+        .iter()
+        .enumerate()
+    {
+        println!(
+            "  {name:18} {:7.3} ms/call (forward + backward, [{}, {COMPONENTS}])   ({})",
+            1e3 * median(lik[i].clone()),
+            x.len(),
+            spread(&lik[i])
+        );
+    }
+    println!("ratios (same run):");
+    println!("  inferrs / plain burn           = {:.3}", med[0] / med[1]);
+    println!("  loop fused / plain burn        = {:.3}", med[2] / med[1]);
+    println!("  loop fused / loop unfused      = {:.3}", med[2] / med[3]);
+    println!("  inferrs / loop fused           = {:.3}", med[0] / med[2]);
+    println!("  loop packed / loop fused       = {:.3}", med[4] / med[2]);
+    println!(
+        "  likelihood fused / unfused     = {:.3}",
+        median(lik[0].clone()) / median(lik[1].clone())
+    );
     Ok(())
 }

@@ -40,10 +40,10 @@ pub mod book {
 pub use burn;
 pub use inferrs_distributions as distributions;
 pub use inferrs_distributions::{
-    Bernoulli, Beta, Bijector, Binomial, Categorical, Cauchy, Deterministic, DistError,
-    Dirichlet, Distribution, Exponential, Gamma, Geometric, HalfNormal, InverseGamma, Laplace,
-    LogNormal, Logistic, MixtureGaussian, MultivariateNormalDiag, MultivariateNormalTriL,
-    NegativeBinomial, Normal, Param, Poisson, Probs, StudentT, Support, Uniform,
+    Bernoulli, Beta, Bijector, Binomial, Categorical, Cauchy, Deterministic, Dirichlet, DistError,
+    Distribution, Exponential, Gamma, Geometric, HalfNormal, InverseGamma, Laplace, LogNormal,
+    Logistic, MixtureGaussian, MultivariateNormalDiag, MultivariateNormalTriL, NegativeBinomial,
+    Normal, Param, Poisson, Probs, ScaleTril, StudentT, Support, Uniform,
 };
 pub use inferrs_graph::{Graph, GraphError, Node, NodeKind};
 pub use inferrs_macros::{datamodel, probmodel, qmodel};

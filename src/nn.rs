@@ -3,9 +3,9 @@
 use burn::module::Module;
 use burn::module::Param;
 use burn::nn::{Initializer, Linear, LinearConfig};
-use burn::tensor::activation::{relu, softplus};
+use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
-use inferrs_distributions::DistError;
+use inferrs_distributions::{DistError, softplus_with_floor};
 
 /// The default smallest scale of a [`MixtureNet`] component: keeps the Normal log-density and its
 /// gradient finite when the optimiser drives an unused component's scale towards zero.
@@ -15,7 +15,11 @@ pub const MIN_SCALE: f64 = 1e-3;
 /// The network of a Mixture Density Network (Bishop 1994) for a scalar input and output:
 /// `1 -> hidden -> hidden` with ReLU, then three heads of `components` each: the locations,
 /// the scales (softplus plus a floor, [`MIN_SCALE`] unless [`MixtureNet::with_min_scale`] sets
-/// another) and the mixture logits.
+/// another; [`softplus_with_floor`], one fused pass on flex) and the mixture logits.
+///
+/// The heads are three layers rather than one `hidden -> 3 components` layer sliced three
+/// ways: on flex the slices' backward passes (a zeroed `[rows, 3 components]` gradient per
+/// slice) cost as much as the two matrix products saved (`docs/performance.md`).
 ///
 /// # Shapes
 /// `forward(x: [rows, 1]) -> (locs, scales, logits)`, each `[rows, components]`.
@@ -79,7 +83,7 @@ impl MixtureNet {
     pub fn forward(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>, Tensor<2>) {
         let h = relu(self.hidden1.forward(x));
         let h = relu(self.hidden2.forward(h));
-        let scales = softplus(self.scales.forward(h.clone()), 1.0) + self.min_scale;
+        let scales = softplus_with_floor(self.scales.forward(h.clone()), self.min_scale);
         (self.locs.forward(h.clone()), scales, self.logits.forward(h))
     }
 }

@@ -24,19 +24,37 @@
 //! assert_eq!(log_prob.dims(), [2]);
 //! ```
 
+mod bijector;
+mod deterministic;
+mod discrete;
 mod error;
+mod fused;
+mod gamma;
 mod math;
 mod mixture;
+mod multivariate;
 mod normal;
 mod param;
+mod shared;
+mod special;
 mod support;
+mod univariate;
 
+pub use bijector::Bijector;
+pub use deterministic::Deterministic;
+pub use discrete::{Bernoulli, Binomial, Categorical, Geometric, NegativeBinomial, Poisson};
 pub use error::DistError;
+pub use fused::{fused_kernels_available, softplus_with_floor};
+pub use gamma::{Beta, Dirichlet, Gamma, InverseGamma};
 pub use math::logsumexp;
 pub use mixture::{MixtureGaussian, Probs};
+pub use multivariate::{MultivariateNormalDiag, MultivariateNormalTriL, ScaleTril};
 pub use normal::Normal;
 pub use param::Param;
 pub use support::Support;
+pub use univariate::{
+    Cauchy, Exponential, HalfNormal, Laplace, LogNormal, Logistic, StudentT, Uniform,
+};
 
 use burn::tensor::{Device, Tensor};
 
@@ -111,6 +129,12 @@ pub trait Distribution: std::fmt::Debug {
 
     /// The set of values with positive density.
     fn support(&self) -> Support;
+
+    /// This distribution as a [`Normal`], when it is one: the ELBO uses it for the closed-form
+    /// KL divergence between Normal q and p sites.
+    fn as_normal(&self) -> Option<&Normal> {
+        None
+    }
 
     /// The mean, per row and event element.
     ///

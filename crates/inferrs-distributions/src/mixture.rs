@@ -252,6 +252,39 @@ impl MixtureGaussian {
         log_softmax(logits, 1)
     }
 
+    /// The log density evaluated with composed burn tensor ops, on any backend:
+    /// `logsumexp_k(log_softmax(logits)_k + log N(value; loc_k, scale_k))` per row, with the
+    /// row maximum shifted out and detached.
+    ///
+    /// [`Distribution::log_prob`] calls a fused kernel instead where one applies; this version
+    /// is the fallback, the reference the fused kernel is tested against, and the baseline of
+    /// `examples/bench_mdn.rs`. Differentiable with respect to `value` and tensor parameters.
+    ///
+    /// # Arguments
+    ///
+    /// * `value` - the points to evaluate, one column.
+    ///
+    /// # Shapes
+    ///
+    /// * `value`: `[rows or 1, 1]` (rows broadcast with [`Distribution::batch_rows`])
+    /// * returns: `[rows]`
+    ///
+    /// # Panics
+    ///
+    /// When `value` has more than one column or its rows do not broadcast with the
+    /// parameters' (see [`Distribution::check_value`]).
+    pub fn log_prob_composed(&self, value: Tensor<2>) -> Tensor<1> {
+        let [rows, cols] = value.dims();
+        assert!(
+            cols == 1,
+            "MixtureGaussian::log_prob_composed: value of shape [{rows}, {cols}] must have one \
+             column"
+        );
+        let log_w = self.log_weights(&value.device());
+        let log_n = gaussian_log_density(value, &self.locs, &self.scales);
+        logsumexp(log_w + log_n, 1).squeeze_dim::<1>(1)
+    }
+
     /// Unnormalised log weights on the host, `[rows or 1, cols]`.
     fn host_log_weights(&self) -> HostParam {
         match &self.weights {
@@ -304,17 +337,30 @@ impl Distribution for MixtureGaussian {
 
     /// `logsumexp_k(log_softmax(logits)_k + log N(value; loc_k, scale_k))` per row.
     ///
+    /// When the locations, scales and logits are all tensors, everything is `f32` and the
+    /// device runs burn's `flex` backend ([`fused_kernels_available`]), one fused kernel
+    /// computes the value and, on an autodiff device, the gradients in a single pass;
+    /// otherwise (constants, probabilities, other backends) this is
+    /// [`log_prob_composed`](MixtureGaussian::log_prob_composed). Both agree to f32 rounding.
+    ///
     /// Panics when `value` has more than one column (it would otherwise broadcast against the
     /// components silently).
+    ///
+    /// [`fused_kernels_available`]: crate::fused_kernels_available
     fn log_prob(&self, value: Tensor<2>) -> Tensor<1> {
         let [rows, cols] = value.dims();
         assert!(
             cols == 1,
             "MixtureGaussian::log_prob: value of shape [{rows}, {cols}] must have one column"
         );
-        let log_w = self.log_weights(&value.device());
-        let log_n = gaussian_log_density(value, &self.locs, &self.scales);
-        logsumexp(log_w + log_n, 1).squeeze_dim::<1>(1)
+        if let (Param::Tensor(locs), Param::Tensor(scales), Weights::Logits(Param::Tensor(logits))) =
+            (&self.locs, &self.scales, &self.weights)
+            && let Some(log_prob) =
+                crate::fused::mixture_gaussian_log_prob(&value, locs, scales, logits)
+        {
+            return log_prob;
+        }
+        self.log_prob_composed(value)
     }
 
     /// Picks each row's component on the host by inverse CDF of its weights (one uniform per

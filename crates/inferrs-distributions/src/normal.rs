@@ -78,6 +78,42 @@ impl Normal {
     pub fn scale(&self) -> &Param {
         &self.scale
     }
+
+    /// The Kullback-Leibler divergence `KL(self || other)` per row, summed over the event:
+    /// `ln(s_p / s_q) + (s_q^2 + (m_q - m_p)^2) / (2 s_p^2) - 1/2` per element.
+    ///
+    /// Differentiable in tensor parameters of both.
+    ///
+    /// # Shapes
+    ///
+    /// * returns: `[rows]`, the rows of both broadcast.
+    ///
+    /// # Errors
+    ///
+    /// [`DistError::Shape`] when the two distributions' shapes do not broadcast.
+    pub fn kl_divergence(&self, other: &Normal, device: &Device) -> Result<Tensor<1>, DistError> {
+        let (Some(rows), Some(cols)) = (
+            broadcast_dim(self.rows, other.rows),
+            broadcast_dim(self.cols, other.cols),
+        ) else {
+            return Err(DistError::Shape {
+                dist: NAME,
+                detail: format!(
+                    "KL divergence between shapes [{}, {}] and [{}, {}]",
+                    self.rows, self.cols, other.rows, other.cols
+                ),
+            });
+        };
+        let shape = [rows, cols];
+        let mq = self.loc.to_tensor_as(device, shape);
+        let sq = self.scale.to_tensor_as(device, shape);
+        let mp = other.loc.to_tensor_as(device, shape);
+        let sp = other.scale.to_tensor_as(device, shape);
+        let kl = (sp.clone().log() - sq.clone().log())
+            + (sq.square() + (mq - mp).square()) / sp.square().mul_scalar(2.0)
+            - 0.5;
+        Ok(kl.sum_dim(1).squeeze_dim::<1>(1))
+    }
 }
 
 impl Distribution for Normal {
@@ -130,6 +166,10 @@ impl Distribution for Normal {
 
     fn support(&self) -> Support {
         Support::Real
+    }
+
+    fn as_normal(&self) -> Option<&Normal> {
+        Some(self)
     }
 
     fn mean(&self, device: &Device) -> Tensor<2> {

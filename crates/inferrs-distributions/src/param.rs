@@ -181,6 +181,76 @@ pub(crate) fn broadcast_dim(a: usize, b: usize) -> Option<usize> {
     }
 }
 
+/// How [`broadcast_params`] words its error: each family keeps the message it has always
+/// given.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Wording {
+    /// ``parameters cannot broadcast: `loc` [2, 1], `scale` [3, 1]`` (the univariate families).
+    Trailing,
+    /// ``parameters `concentration` [2, 1], `rate` [3, 1] cannot broadcast`` (the gamma family
+    /// and `MultivariateNormalDiag`).
+    Inline,
+    /// ``parameters `total_count` [2, 1] and `logits` [3, 1] cannot broadcast`` (the counts
+    /// with a success probability).
+    Pair,
+}
+
+/// Checks that every parameter has columns and that all of them broadcast together.
+///
+/// # Arguments
+///
+/// * `dist` - the distribution being built, for the error.
+/// * `params` - each parameter with its name.
+/// * `wording` - how the error names the shapes.
+///
+/// # Returns
+///
+/// The broadcast `[rows, cols]`.
+///
+/// # Errors
+///
+/// [`DistError::Shape`](crate::DistError::Shape) for a parameter without columns (see
+/// [`check_nonempty`]), or naming every parameter and its shape when they do not broadcast.
+pub(crate) fn broadcast_params(
+    dist: &'static str,
+    params: &[(&'static str, &Param)],
+    wording: Wording,
+) -> Result<[usize; 2], crate::DistError> {
+    for (name, p) in params {
+        check_nonempty(dist, name, p)?;
+    }
+    let fold = |axis: usize| {
+        params
+            .iter()
+            .try_fold(1, |acc, (_, p)| broadcast_dim(acc, p.shape()[axis]))
+    };
+    if let (Some(rows), Some(cols)) = (fold(0), fold(1)) {
+        return Ok([rows, cols]);
+    }
+    let shapes = |sep: &str| {
+        params
+            .iter()
+            .map(|(n, p)| {
+                let [r, c] = p.shape();
+                format!("`{n}` [{r}, {c}]")
+            })
+            .collect::<Vec<_>>()
+            .join(sep)
+    };
+    let detail = match wording {
+        Wording::Trailing => format!("parameters cannot broadcast: {}", shapes(", ")),
+        Wording::Inline => format!("parameters {} cannot broadcast", shapes(", ")),
+        Wording::Pair => format!("parameters {} cannot broadcast", shapes(" and ")),
+    };
+    Err(crate::DistError::Shape { dist, detail })
+}
+
+/// True for a positive and finite value (the constraint on scales, rates and
+/// concentrations).
+pub(crate) fn positive_finite(x: f64) -> bool {
+    x > 0.0 && x.is_finite()
+}
+
 /// Checks every constant of `param` with `ok`; tensors are not read.
 pub(crate) fn check_constants(
     dist: &'static str,
@@ -218,4 +288,83 @@ pub(crate) fn check_nonempty(
         });
     }
     Ok(())
+}
+
+/// Rejects a parameter with no columns, then constants that fail `ok` (see
+/// [`check_nonempty`] and [`check_constants`]).
+pub(crate) fn check_param(
+    dist: &'static str,
+    name: &'static str,
+    param: &Param,
+    ok: impl Fn(f64) -> bool,
+    reason: &'static str,
+) -> Result<(), crate::DistError> {
+    check_nonempty(dist, name, param)?;
+    check_constants(dist, name, param, ok, reason)
+}
+
+/// Rejects a parameter with no columns and constants that are not finite.
+pub(crate) fn check_finite(
+    dist: &'static str,
+    name: &'static str,
+    param: &Param,
+) -> Result<(), crate::DistError> {
+    check_param(dist, name, param, f64::is_finite, "must be finite")
+}
+
+/// Rejects a parameter with no columns and constants that are not positive and finite.
+pub(crate) fn check_positive(
+    dist: &'static str,
+    name: &'static str,
+    param: &Param,
+) -> Result<(), crate::DistError> {
+    check_param(
+        dist,
+        name,
+        param,
+        positive_finite,
+        "must be positive and finite",
+    )
+}
+
+/// A constant parameter with `f` applied to every value (in `f64`), or `None` for a tensor.
+pub(crate) fn map_constant(p: &Param, f: impl Fn(f64) -> f64) -> Option<Param> {
+    match p {
+        Param::Scalar(x) => Some(Param::Scalar(f(*x))),
+        Param::Vector(v) => Some(Param::Vector(v.iter().map(|&x| f(x)).collect())),
+        Param::Tensor(_) => None,
+    }
+}
+
+/// A parameter read back to the host (`f64`), indexed with broadcasting over rows and columns:
+/// what the host samplers draw from.
+pub(crate) struct HostParam {
+    rows: usize,
+    cols: usize,
+    data: Vec<f64>,
+}
+
+impl HostParam {
+    /// Reads `p` (a tensor is read back from its device: a synchronisation).
+    pub(crate) fn new(p: &Param) -> Self {
+        let [rows, cols] = p.shape();
+        Self {
+            rows,
+            cols,
+            data: p.to_host(),
+        }
+    }
+
+    /// Applies `f` to every value.
+    pub(crate) fn map(mut self, f: impl Fn(f64) -> f64) -> Self {
+        self.data.iter_mut().for_each(|x| *x = f(*x));
+        self
+    }
+
+    /// The element at `(r, c)` of the broadcast parameter.
+    pub(crate) fn get(&self, r: usize, c: usize) -> f64 {
+        let r = if self.rows == 1 { 0 } else { r };
+        let c = if self.cols == 1 { 0 } else { c };
+        self.data[r * self.cols + c]
+    }
 }

@@ -1,8 +1,8 @@
 //! Checks shared by every family of the conformance suite.
-#![allow(dead_code, clippy::too_many_arguments)]
+#![allow(dead_code)]
 
 use burn::tensor::Tensor;
-use inferrs_distributions::{Distribution, Rng, Support};
+use inferrs_distributions::{DistError, Distribution, Rng, Support};
 use rand::SeedableRng;
 
 pub use crate::common::{ad, assert_close, cpu, t2, to_vec};
@@ -13,23 +13,144 @@ pub use crate::common::{ad, assert_close, cpu, t2, to_vec};
 /// of a few percent at n = 20,000 fails.
 pub const Z_MAX: f64 = 5.0;
 
-/// `log_prob` of `values` (row-major `[rows, cols]`) against `expected` (`[rows']`, the
-/// broadcast rows), `|got - expected| <= abs + rel |expected|`.
+/// A tolerance: `|got - want| <= abs + rel |want|`.
+#[derive(Clone, Copy, Debug)]
+pub struct Tol {
+    pub rel: f64,
+    pub abs: f64,
+}
+
+impl Tol {
+    pub const fn new(rel: f64, abs: f64) -> Self {
+        Self { rel, abs }
+    }
+}
+
+/// Autodiff gradients against central finite differences: the step `h` and the tolerance.
+#[derive(Clone, Copy, Debug)]
+pub struct Fd {
+    pub h: f64,
+    pub rel: f64,
+    pub abs: f64,
+}
+
+impl Fd {
+    pub const fn new(h: f64, rel: f64, abs: f64) -> Self {
+        Self { h, rel, abs }
+    }
+}
+
+/// Gradients of `log_prob` against central differences of an f64 reference: `h = 1e-5`
+/// (truncation `h^2 |f'''| / 6 < 1e-9`, rounding `1e-16 |f| / h`), against f32 autodiff:
+/// `rel = 1e-3`, `abs = 1e-4`.
+pub const FD_LOG_PROB: Fd = Fd::new(1e-5, 1e-3, 1e-4);
+
+/// Gradients of a weighted sum of samples against central differences with the same noise:
+/// `h = 1e-2`; f32 rounding of the objective gives an error of about `1e-7 |f| / h`, hence
+/// `rel = 1e-2`, `abs = 1e-3`.
+pub const FD_SAMPLE: Fd = Fd::new(1e-2, 1e-2, 1e-3);
+
+/// `x` rounded to f32, as a tensor holds it.
+pub fn r32(x: f64) -> f64 {
+    x as f32 as f64
+}
+
+/// Sums `term(row, col)` over the columns of each row: the expected `log_prob` of an
+/// elementwise reference.
+pub fn row_sums(rows: usize, cols: usize, term: impl Fn(usize, usize) -> f64) -> Vec<f64> {
+    (0..rows)
+        .map(|r| (0..cols).map(|c| term(r, c)).sum())
+        .collect()
+}
+
+/// `log_prob` of `values` (row-major `[rows, cols]`, accepted by `check_value`) against
+/// `expected` (`[rows']`, the broadcast rows): infinite expected entries must match exactly,
+/// finite ones within `tol`.
 pub fn check_log_prob(
     dist: &dyn Distribution,
     values: &[f64],
     shape: [usize; 2],
     expected: &[f64],
-    rel: f64,
-    abs: f64,
+    tol: Tol,
     what: &str,
 ) {
     let device = cpu();
     dist.check_value(shape)
         .unwrap_or_else(|e| panic!("{what}: value shape {shape:?} rejected: {e}"));
-    let value = t2(values, shape[0], shape[1], &device);
-    let got = to_vec(dist.log_prob(value));
-    assert_close(&got, expected, rel, abs, &format!("{what}: log_prob"));
+    let got = to_vec(dist.log_prob(t2(values, shape[0], shape[1], &device)));
+    assert_eq!(got.len(), expected.len(), "{what}: rows");
+    for (i, (g, e)) in got.iter().zip(expected).enumerate() {
+        if e.is_infinite() {
+            assert_eq!(g, e, "{what}[{i}]: log_prob");
+        } else {
+            assert!(
+                (g - e).abs() <= tol.abs + tol.rel * e.abs(),
+                "{what}[{i}]: log_prob {g}, expected {e} ({tol:?})"
+            );
+        }
+    }
+}
+
+/// Asserts an `InvalidParameter` error from `dist` naming `param` and carrying `value` (NaN
+/// matches NaN).
+pub fn assert_invalid<T: std::fmt::Debug>(
+    result: Result<T, DistError>,
+    dist: &str,
+    param: &str,
+    value: f64,
+) {
+    match result {
+        Err(DistError::InvalidParameter {
+            dist: d,
+            param: p,
+            value: v,
+            ..
+        }) => {
+            assert_eq!((d, p), (dist, param), "error names");
+            assert!(
+                v == value || (v.is_nan() && value.is_nan()),
+                "{dist}.{param}: error carries {v}, expected {value}"
+            );
+        }
+        other => panic!("{dist}.{param} = {value}: expected InvalidParameter, got {other:?}"),
+    }
+}
+
+/// Asserts a `Shape` error.
+pub fn assert_shape_error<T: std::fmt::Debug>(result: Result<T, DistError>, what: &str) {
+    assert!(
+        matches!(result, Err(DistError::Shape { .. })),
+        "{what}: expected a Shape error, got {result:?}"
+    );
+}
+
+/// Draws `rows` rows with `seed` on `device`, twice, and asserts the two are bit-identical.
+///
+/// Returns the draws.
+pub fn check_same_draws(
+    dist: &dyn Distribution,
+    rows: usize,
+    seed: u64,
+    device: &burn::tensor::Device,
+    what: &str,
+) -> Tensor<2> {
+    let draw = || dist.sample(rows, device, &mut Rng::seed_from_u64(seed));
+    let first = draw();
+    let bits = |t: Tensor<2>| to_vec(t).iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(
+        bits(first.clone()),
+        bits(draw()),
+        "{what}: same seed, different draws"
+    );
+    first
+}
+
+/// Same seed, same draws (bit for bit); another seed, other draws.
+pub fn check_reproducible(dist: &dyn Distribution, rows: usize, what: &str) {
+    let device = cpu();
+    let a = to_vec(check_same_draws(dist, rows, 11, &device, what));
+    let c = to_vec(dist.sample(rows, &device, &mut Rng::seed_from_u64(12)));
+    assert_ne!(a, c, "{what}: different seeds, same draws");
 }
 
 /// Draws `n` rows (one value per row) from a distribution whose parameters broadcast over rows
@@ -164,8 +285,8 @@ pub fn check_in_support(values: &[f64], cols: usize, support: &Support, what: &s
 /// * `make` builds the distribution from the parameter tensors (in the order of `params`).
 /// * `params`: each parameter's values (row-major) and shape.
 /// * `rows`: draws requested from `sample`.
-/// * `h`: the finite-difference step (in f32 the error of the difference is about
-///   `1e-7 |f| / h`, so `h` around `1e-2` and `rel` around `1e-2`).
+/// * `fd`: the finite-difference step and tolerance (in f32 the error of the difference is
+///   about `1e-7 |f| / h`, so `h` around `1e-2` and `rel` around `1e-2`: [`FD_SAMPLE`]).
 ///
 /// `w` is a fixed pseudo-random weight per sample element so that errors cannot cancel.
 pub fn check_rsample_grad(
@@ -173,11 +294,10 @@ pub fn check_rsample_grad(
     params: &[(Vec<f64>, [usize; 2])],
     rows: usize,
     seed: u64,
-    h: f64,
-    rel: f64,
-    abs: f64,
+    fd: Fd,
     what: &str,
 ) {
+    let Fd { h, rel, abs } = fd;
     let device = ad();
     let weights = |n: usize| -> Vec<f64> {
         (0..n)
@@ -235,19 +355,19 @@ pub fn check_rsample_grad(
 }
 
 /// Gradient of `sum(log_prob(value))` with respect to each parameter, by autodiff, against
-/// central finite differences of `reference(params, value)` (an f64 reference log density
-/// summed over the rows), step `h`.
+/// central finite differences of `reference(params)` (an f64 reference log density of
+/// `values` summed over the rows), with the step and tolerance of `fd` (usually
+/// [`FD_LOG_PROB`]).
 pub fn check_log_prob_grad(
     make: &dyn Fn(Vec<Tensor<2>>) -> Box<dyn Distribution>,
     params: &[(Vec<f64>, [usize; 2])],
     values: &[f64],
     shape: [usize; 2],
     reference: &dyn Fn(&[Vec<f64>]) -> f64,
-    h: f64,
-    rel: f64,
-    abs: f64,
+    fd: Fd,
     what: &str,
 ) {
+    let Fd { h, rel, abs } = fd;
     let device = ad();
     let base: Vec<Vec<f64>> = params
         .iter()
@@ -280,4 +400,28 @@ pub fn check_log_prob_grad(
             &format!("{what}: d log_prob / d param {p}"),
         );
     }
+}
+
+/// [`check_log_prob_grad`] for parameters that all have the value's shape, with an
+/// elementwise f64 reference: the log density is `sum_i reference(params at i, value_i)`, each
+/// value rounded to f32 as the library sees it.
+pub fn check_elementwise_log_prob_grad(
+    make: &dyn Fn(Vec<Tensor<2>>) -> Box<dyn Distribution>,
+    params: &[Vec<f64>],
+    values: &[f64],
+    shape: [usize; 2],
+    reference: &dyn Fn(&[f64], f64) -> f64,
+    fd: Fd,
+    what: &str,
+) {
+    let specs: Vec<(Vec<f64>, [usize; 2])> = params.iter().map(|p| (p.clone(), shape)).collect();
+    let total = |ps: &[Vec<f64>]| -> f64 {
+        (0..values.len())
+            .map(|i| {
+                let p: Vec<f64> = ps.iter().map(|p| p[i]).collect();
+                reference(&p, r32(values[i]))
+            })
+            .sum()
+    };
+    check_log_prob_grad(make, &specs, values, shape, &total, fd, what);
 }

@@ -15,4 +15,8 @@
 mod common;
 mod harness;
 
+mod discrete;
 mod existing;
+mod gamma_family;
+mod multivariate;
+mod univariate;
