@@ -323,9 +323,13 @@ fn same_sites(sites: &[AutoSite], latents: &[LatentSite]) -> bool {
             .all(|(s, l)| s.name == l.name && s.shape == l.shape)
 }
 
-/// Whether `site` is drawn for a run with `rows` rows.
-fn covers(site: &AutoSite, rows: usize) -> bool {
-    !site.local || site.shape[0] == rows
+/// The sites drawn for a run with `rows` rows, with their indices: every global one, and the
+/// local ones only when `rows` are the rows of the fit.
+fn covered(sites: &[AutoSite], rows: usize) -> impl Iterator<Item = (usize, &AutoSite)> {
+    sites
+        .iter()
+        .enumerate()
+        .filter(move |(_, s)| !s.local || s.shape[0] == rows)
 }
 
 /// Standard normal noise `[rows, cols]` from the host stream.
@@ -486,10 +490,7 @@ impl Guide for AutoNormal {
         let Some(p) = &self.params else {
             return Ok(trace);
         };
-        for (i, site) in self.sites.iter().enumerate() {
-            if !covers(site, rows) {
-                continue;
-            }
+        for (i, site) in covered(&self.sites, rows) {
             let loc = p.locs[i].val();
             let scale = crate::parameter::softplus(p.scales[i].val());
             let q = Normal::new(loc, scale).map_err(|source| Error::Distribution {
@@ -587,10 +588,7 @@ impl Guide for AutoDelta {
         let Some(p) = &self.params else {
             return Ok(trace);
         };
-        for (i, site) in self.sites.iter().enumerate() {
-            if !covers(site, rows) {
-                continue;
-            }
+        for (i, site) in covered(&self.sites, rows) {
             trace.insert(
                 site.name,
                 GuideDraw {

@@ -297,13 +297,11 @@ where
         let particles = vi.num_particles();
         let mut surrogate: Option<Tensor<1>> = None;
         let mut elbo_sum: Option<Tensor<1>> = None;
-        let no_draw = GuideTrace::new();
         for _ in 0..particles {
             let draw = match &self.guide {
                 Some(guide) => guide.draw(observed, rows, device, rng)?,
                 None => GuideTrace::new(),
             };
-            let draw = if draw.is_empty() { &no_draw } else { &draw };
             let values: IndexMap<String, Tensor<2>> = draw
                 .iter()
                 .map(|(name, d)| (name.to_string(), d.value.clone()))
@@ -334,7 +332,7 @@ where
                 }
             }
             let mut score: Option<Tensor<1>> = None;
-            for (name, d) in draw {
+            for (name, d) in &draw {
                 if closed_form.contains(name) {
                     continue;
                 }
