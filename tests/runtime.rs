@@ -449,7 +449,7 @@ fn mixture_net_scale_floor_is_validated_and_applied() {
         burn::tensor::TensorData::new(vec![-50.0f32, 0.0, 50.0], [3, 1]),
         &device,
     );
-    let (_, scales, _) = net.forward(x);
+    let (_, scales, _) = net.forward(x).into_parts();
     let scales = scales.into_data().try_to_vec::<f32>().unwrap();
     assert!(scales.iter().all(|&s| s >= 0.25), "{scales:?}");
 }

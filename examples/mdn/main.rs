@@ -240,7 +240,7 @@ fn density_panels(
         .map(|i| -12.0 + 24.0 * f64::from(i) / 400.0)
         .collect();
     let x = Tensor::<2>::from_data(TensorData::new(xs.to_vec(), [xs.len(), 1]), device);
-    let (locs, scales, logits) = nn.forward(x);
+    let (locs, scales, logits) = nn.forward(x).into_parts();
     let k = locs.dims()[1];
     let weights = burn::tensor::activation::softmax(logits, 1)
         .into_data()

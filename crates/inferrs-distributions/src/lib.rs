@@ -33,6 +33,7 @@ mod gamma;
 mod math;
 mod mixture;
 mod multivariate;
+pub mod nn;
 mod normal;
 mod param;
 mod shared;
@@ -47,7 +48,7 @@ pub use error::DistError;
 pub use fused::{fused_kernels_available, softplus_with_floor};
 pub use gamma::{Beta, Dirichlet, Gamma, InverseGamma};
 pub use math::logsumexp;
-pub use mixture::{MixtureGaussian, Probs};
+pub use mixture::{MixtureGaussian, MixtureParams, Probs};
 pub use multivariate::{MultivariateNormalDiag, MultivariateNormalTriL, ScaleTril};
 pub use normal::Normal;
 pub use param::Param;
@@ -209,8 +210,8 @@ pub trait Distribution: std::fmt::Debug {
 /// `Dist(a, b, ...)`: it expands to `<Dist as FromArgs<_>>::from_args((a, b, ...,))`.
 ///
 /// Implemented for [`Normal`] with `(loc, scale)` and for [`MixtureGaussian`] with
-/// `(locs, scales, logits)`, `(locs, scales, Probs(probs))`, and those triples wrapped in a
-/// 1-tuple (a network's output, `MixtureGaussian(nn(x))`).
+/// `(locs, scales, logits)`, `(locs, scales, Probs(probs))`, those triples wrapped in a
+/// 1-tuple, and a 1-tuple of [`MixtureParams`] (a network's output, `MixtureGaussian(nn(x))`).
 pub trait FromArgs<A>: Sized {
     /// Builds the distribution.
     ///

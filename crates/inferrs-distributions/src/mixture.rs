@@ -43,6 +43,95 @@ pub struct MixtureGaussian {
     weights: Weights,
     rows: usize,
     k: usize,
+    /// The `[rows, 3K]` tensor the parameters are column blocks of, when built from packed
+    /// [`MixtureParams`] (the fused kernel then reads it in place).
+    packed: Option<Tensor<2>>,
+}
+
+/// The parameters of a [`MixtureGaussian`] with `K` components per row: locations, scales and
+/// weight logits, either as three `[rows, K]` tensors or packed side by side in one `[rows,
+/// 3K]` tensor (columns `0..K` the locations, `K..2K` the scales, `2K..3K` the logits).
+///
+/// A network that computes its three heads as one product returns the packed form
+/// ([`MixtureNet`](crate::nn::MixtureNet) does on flex): the fused likelihood kernel then reads
+/// the three blocks in place and returns one `[rows, 3K]` gradient, where three slices would
+/// each cost a zeroed `[rows, 3K]` gradient in the backward pass.
+///
+/// [`FromArgs`]: `MixtureGaussian(nn(x))` with a network returning `MixtureParams`.
+#[derive(Clone, Debug)]
+pub struct MixtureParams {
+    repr: Repr,
+}
+
+#[derive(Clone, Debug)]
+enum Repr {
+    Parts(Box<[Tensor<2>; 3]>),
+    Packed { packed: Box<Tensor<2>>, k: usize },
+}
+
+impl MixtureParams {
+    /// Parameters from three `[rows, K]` tensors.
+    pub fn new(locs: Tensor<2>, scales: Tensor<2>, logits: Tensor<2>) -> Self {
+        Self {
+            repr: Repr::Parts(Box::new([locs, scales, logits])),
+        }
+    }
+
+    /// Parameters packed side by side in one `[rows, 3K]` tensor: locations, scales, logits.
+    ///
+    /// # Errors
+    ///
+    /// [`DistError::Shape`] when the number of columns is not a positive multiple of 3.
+    pub fn packed(packed: Tensor<2>) -> Result<Self, DistError> {
+        let [rows, cols] = packed.dims();
+        if cols == 0 || !cols.is_multiple_of(3) {
+            return Err(DistError::Shape {
+                dist: NAME,
+                detail: format!(
+                    "packed parameters of shape [{rows}, {cols}]: the columns must be 3 blocks \
+                     of K > 0 (locations, scales, logits)"
+                ),
+            });
+        }
+        Ok(Self {
+            repr: Repr::Packed {
+                packed: Box::new(packed),
+                k: cols / 3,
+            },
+        })
+    }
+
+    /// The number of components `K`.
+    pub fn num_components(&self) -> usize {
+        match &self.repr {
+            Repr::Parts(parts) => parts[0].dims()[1],
+            Repr::Packed { k, .. } => *k,
+        }
+    }
+
+    /// The packed `[rows, 3K]` tensor, when the parameters are packed.
+    pub fn as_packed(&self) -> Option<&Tensor<2>> {
+        match &self.repr {
+            Repr::Packed { packed, .. } => Some(packed.as_ref()),
+            Repr::Parts(_) => None,
+        }
+    }
+
+    /// The three `[rows, K]` tensors `(locs, scales, logits)` (column slices of a packed
+    /// tensor).
+    pub fn into_parts(self) -> (Tensor<2>, Tensor<2>, Tensor<2>) {
+        match self.repr {
+            Repr::Parts(parts) => {
+                let [l, s, w] = *parts;
+                (l, s, w)
+            }
+            Repr::Packed { packed, k } => {
+                let rows = packed.dims()[0];
+                let block = |j: usize| packed.clone().slice([0..rows, j * k..(j + 1) * k]);
+                (block(0), block(1), block(2))
+            }
+        }
+    }
 }
 
 impl MixtureGaussian {
@@ -183,7 +272,21 @@ impl MixtureGaussian {
             weights,
             rows,
             k,
+            packed: None,
         })
+    }
+
+    /// Builds a mixture from [`MixtureParams`] (three tensors, or one packed tensor).
+    ///
+    /// # Errors
+    ///
+    /// [`DistError::Shape`] as [`MixtureGaussian::new`].
+    pub fn from_params(params: MixtureParams) -> Result<Self, DistError> {
+        let packed = params.as_packed().cloned();
+        let (locs, scales, logits) = params.into_parts();
+        let mut mixture = Self::new(locs, scales, logits)?;
+        mixture.packed = packed;
+        Ok(mixture)
     }
 
     /// The component means.
@@ -353,6 +456,11 @@ impl Distribution for MixtureGaussian {
             cols == 1,
             "MixtureGaussian::log_prob: value of shape [{rows}, {cols}] must have one column"
         );
+        if let Some(packed) = &self.packed
+            && let Some(log_prob) = crate::fused::mixture_gaussian_log_prob_packed(&value, packed)
+        {
+            return log_prob;
+        }
         if let (Param::Tensor(locs), Param::Tensor(scales), Weights::Logits(Param::Tensor(logits))) =
             (&self.locs, &self.scales, &self.weights)
             && let Some(log_prob) =
@@ -470,6 +578,13 @@ where
     /// `MixtureGaussian(nn(x))` with a network returning `(locs, scales, logits)`.
     fn from_args(((locs, scales, logits),): ((L, S, W),)) -> Result<Self, DistError> {
         MixtureGaussian::new(locs, scales, logits)
+    }
+}
+
+impl FromArgs<(MixtureParams,)> for MixtureGaussian {
+    /// `MixtureGaussian(nn(x))` with a network returning [`MixtureParams`].
+    fn from_args((params,): (MixtureParams,)) -> Result<Self, DistError> {
+        MixtureGaussian::from_params(params)
     }
 }
 

@@ -33,6 +33,19 @@ pub(crate) trait MixtureKernel: Backend {
     ///
     /// * `x`: `[rows, cols]` (any strides); returns `[rows, cols]`
     fn softplus_floor(x: FloatTensor<Self>, floor: f32) -> FloatTensor<Self>;
+
+    /// [`Self::mixture_gaussian_log_prob`] with the parameters packed side by side in one
+    /// `[rows, 3K]` tensor (locations, scales, logits), whose gradient is one `[rows, 3K]`
+    /// tensor.
+    ///
+    /// # Shapes
+    ///
+    /// * `value`: `[rows, 1]`; `packed`: `[rows, 3K]` (any strides)
+    /// * returns: `[rows]`
+    fn mixture_gaussian_log_prob_packed(
+        value: FloatTensor<Self>,
+        packed: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
 }
 
 /// The fused `MixtureGaussian` log density, or `None` when the tensors are not `f32` tensors
@@ -81,6 +94,32 @@ pub(crate) fn mixture_gaussian_log_prob(
     Some(Tensor::from_dispatch(out))
 }
 
+/// The fused `MixtureGaussian` log density of packed `[rows, 3K]` parameters (locations,
+/// scales, logits side by side), or `None` when the tensors are not `f32` tensors on a `flex`
+/// device.
+pub(crate) fn mixture_gaussian_log_prob_packed(
+    value: &Tensor<2>,
+    packed: &Tensor<2>,
+) -> Option<Tensor<1>> {
+    if [value, packed]
+        .iter()
+        .any(|t| t.dtype() != DType::F32 || !super::fused_kernels_available(&t.device()))
+    {
+        return None;
+    }
+    let [rows, _] = packed.dims();
+    let value = if value.dims() == [rows, 1] {
+        value.clone()
+    } else {
+        value.clone().expand([rows, 1])
+    };
+    let out = <Dispatch as MixtureKernel>::mixture_gaussian_log_prob_packed(
+        value.into_dispatch(),
+        packed.clone().into_dispatch(),
+    );
+    Some(Tensor::from_dispatch(out))
+}
+
 /// The fused `softplus(x) + floor`, or `None` when `x` is not an `f32` tensor on a `flex`
 /// device.
 pub(crate) fn softplus_floor(x: &Tensor<2>, floor: f64) -> Option<Tensor<2>> {
@@ -92,7 +131,7 @@ pub(crate) fn softplus_floor(x: &Tensor<2>, floor: f64) -> Option<Tensor<2>> {
 }
 
 /// A strided view of a 2-d flex tensor.
-fn view(t: &FloatTensor<Flex>) -> View<'_> {
+pub(super) fn view(t: &FloatTensor<Flex>) -> View<'_> {
     let layout = t.layout();
     let strides = layout.strides();
     View {
@@ -101,6 +140,28 @@ fn view(t: &FloatTensor<Flex>) -> View<'_> {
         row_stride: strides[0],
         col_stride: strides[1],
     }
+}
+
+/// Runs the kernel on a value and packed `[rows, 3K]` parameters.
+fn run_packed(value: &FloatTensor<Flex>, packed: &FloatTensor<Flex>, wanted: Wanted) -> Output {
+    let [rows, width] = packed.layout().shape().dims::<2>();
+    let k = width / 3;
+    let all = view(packed);
+    let block = |j: usize| View {
+        offset: (all.offset as isize + (j * k) as isize * all.col_stride) as usize,
+        ..all
+    };
+    kernel::mixture_gaussian(
+        &Inputs {
+            rows,
+            k,
+            value: view(value),
+            locs: block(0),
+            scales: block(1),
+            logits: block(2),
+        },
+        wanted,
+    )
 }
 
 /// Runs the kernel on flex tensors.
@@ -125,7 +186,10 @@ fn run(
     )
 }
 
-fn flex_tensor(data: Vec<f32>, shape: impl Into<burn::tensor::Shape>) -> FloatTensor<Flex> {
+pub(super) fn flex_tensor(
+    data: Vec<f32>,
+    shape: impl Into<burn::tensor::Shape>,
+) -> FloatTensor<Flex> {
     Flex::float_from_data(TensorData::new(data, shape.into()), &Default::default())
 }
 
@@ -146,6 +210,57 @@ impl MixtureKernel for Flex {
         let (y, _) = kernel::softplus_floor(&view(&x), rows, cols, floor, false);
         flex_tensor(y, [rows, cols])
     }
+
+    fn mixture_gaussian_log_prob_packed(
+        value: FloatTensor<Self>,
+        packed: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let out = run_packed(&value, &packed, Wanted::default());
+        let rows = out.log_prob.len();
+        flex_tensor(out.log_prob, [rows])
+    }
+}
+
+/// Backward step of the packed mixture density: the stored `[rows, 3K]` gradient (and the
+/// value's), each row times its incoming gradient.
+#[derive(Debug)]
+struct PackedMixtureBackward;
+
+/// The gradients of each row's log density with respect to the value and the packed
+/// parameters, computed in the forward pass.
+#[derive(Clone, Debug)]
+struct PackedGrads {
+    rows: usize,
+    width: usize,
+    d_value: Option<Vec<f32>>,
+    d_packed: Option<Vec<f32>>,
+}
+
+impl Backward<Flex, 2> for PackedMixtureBackward {
+    type State = PackedGrads;
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 2>,
+        grads: &mut Gradients,
+        _checkpointer: &mut Checkpointer,
+    ) {
+        let upstream = grads.consume::<Flex>(&ops.node);
+        let g = row_gradient(&upstream);
+        let PackedGrads {
+            rows,
+            width,
+            d_value,
+            d_packed,
+        } = ops.state;
+        let [node_value, node_packed] = ops.parents;
+        for (node, d, cols) in [(node_value, d_value, 1), (node_packed, d_packed, width)] {
+            if let (Some(node), Some(mut d)) = (node, d) {
+                kernel::scale_rows(&mut d, cols, &g);
+                grads.register::<Flex>(node.id, flex_tensor(d, [rows, cols]));
+            }
+        }
+    }
 }
 
 /// The gradients of each row's log density, computed in the forward pass.
@@ -157,6 +272,17 @@ struct MixtureGrads {
     d_locs: Option<Vec<f32>>,
     d_scales: Option<Vec<f32>>,
     d_logits: Option<Vec<f32>>,
+}
+
+/// The incoming gradient of each row of a `[rows]` output, as a function of the row.
+fn row_gradient(upstream: &FloatTensor<Flex>) -> impl Fn(usize) -> f32 + Sync + '_ {
+    let layout = upstream.layout();
+    let (data, offset, stride) = (
+        upstream.storage::<f32>(),
+        layout.start_offset() as isize,
+        layout.strides()[0],
+    );
+    move |r: usize| data[(offset + r as isize * stride) as usize]
 }
 
 /// Backward step: each stored gradient row times the incoming gradient of that row.
@@ -173,13 +299,7 @@ impl Backward<Flex, 4> for MixtureBackward {
         _checkpointer: &mut Checkpointer,
     ) {
         let upstream = grads.consume::<Flex>(&ops.node);
-        let layout = upstream.layout();
-        let (data, offset, stride) = (
-            upstream.storage::<f32>(),
-            layout.start_offset() as isize,
-            layout.strides()[0],
-        );
-        let g = |r: usize| data[(offset + r as isize * stride) as usize];
+        let g = row_gradient(&upstream);
         let MixtureGrads {
             rows,
             k,
@@ -196,7 +316,7 @@ impl Backward<Flex, 4> for MixtureBackward {
             (node_logits, d_logits, k),
         ] {
             if let (Some(node), Some(mut d)) = (node, d) {
-                kernel::scale_rows(&mut d, cols, g);
+                kernel::scale_rows(&mut d, cols, &g);
                 grads.register::<Flex>(node.id, flex_tensor(d, [rows, cols]));
             }
         }
@@ -215,6 +335,7 @@ impl<C: CheckpointStrategy> MixtureKernel for Autodiff<Flex, C> {
             locs: locs.is_tracked(),
             scales: scales.is_tracked(),
             logits: logits.is_tracked(),
+            packed: false,
         };
         let prep = MixtureBackward
             .prepare::<C>([value.node(), locs.node(), scales.node(), logits.node()])
@@ -243,6 +364,39 @@ impl<C: CheckpointStrategy> MixtureKernel for Autodiff<Flex, C> {
             OpsKind::UnTracked(prep) => {
                 let out = run(v, l, s, w, Wanted::default());
                 let rows = out.log_prob.len();
+                prep.finish(flex_tensor(out.log_prob, [rows]))
+            }
+        }
+    }
+
+    fn mixture_gaussian_log_prob_packed(
+        value: FloatTensor<Self>,
+        packed: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let wanted = Wanted {
+            value: value.is_tracked(),
+            packed: packed.is_tracked(),
+            ..Wanted::default()
+        };
+        let prep = PackedMixtureBackward
+            .prepare::<C>([value.node(), packed.node()])
+            .compute_bound()
+            .stateful();
+        let (v, p) = (value.primitive(), packed.primitive());
+        let [rows, width] = p.layout().shape().dims::<2>();
+        match prep {
+            OpsKind::Tracked(prep) => {
+                let out = run_packed(v, p, wanted);
+                let state = PackedGrads {
+                    rows,
+                    width,
+                    d_value: out.d_value,
+                    d_packed: out.packed,
+                };
+                prep.finish(state, flex_tensor(out.log_prob, [rows]))
+            }
+            OpsKind::UnTracked(prep) => {
+                let out = run_packed(v, p, Wanted::default());
                 prep.finish(flex_tensor(out.log_prob, [rows]))
             }
         }

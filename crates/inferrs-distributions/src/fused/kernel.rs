@@ -52,14 +52,14 @@ pub(crate) struct View<'a> {
 
 impl View<'_> {
     #[inline(always)]
-    fn get(&self, r: usize, c: usize) -> f32 {
+    pub(crate) fn get(&self, r: usize, c: usize) -> f32 {
         let i = self.offset as isize + r as isize * self.row_stride + c as isize * self.col_stride;
         self.data[i as usize]
     }
 
     /// Copies row `r` (`out.len()` columns) into `out`.
     #[inline(always)]
-    fn read_row(&self, r: usize, out: &mut [f32]) {
+    pub(crate) fn read_row(&self, r: usize, out: &mut [f32]) {
         if self.col_stride == 1 {
             let start = (self.offset as isize + r as isize * self.row_stride) as usize;
             out.copy_from_slice(&self.data[start..start + out.len()]);
@@ -89,11 +89,14 @@ pub(crate) struct Wanted {
     pub locs: bool,
     pub scales: bool,
     pub logits: bool,
+    /// The three parameter gradients side by side in one `[rows, 3k]` buffer
+    /// ([`Output::packed`]) rather than in three.
+    pub packed: bool,
 }
 
 impl Wanted {
     fn any(self) -> bool {
-        self.value || self.locs || self.scales || self.logits
+        self.value || self.locs || self.scales || self.logits || self.packed
     }
 }
 
@@ -106,6 +109,9 @@ pub(crate) struct Output {
     pub d_locs: Option<Vec<f32>>,
     pub d_scales: Option<Vec<f32>>,
     pub d_logits: Option<Vec<f32>>,
+    /// The gradients with respect to the locations, scales and logits side by side, `[rows,
+    /// 3k]`, when [`Wanted::packed`].
+    pub packed: Option<Vec<f32>>,
 }
 
 /// The mutable outputs of one block of rows.
@@ -116,6 +122,7 @@ struct Block<'a> {
     d_locs: Option<&'a mut [f32]>,
     d_scales: Option<&'a mut [f32]>,
     d_logits: Option<&'a mut [f32]>,
+    packed: Option<&'a mut [f32]>,
 }
 
 /// Splits an optional buffer into `blocks` chunks of `chunk` elements (the last one shorter).
@@ -140,6 +147,7 @@ pub(crate) fn mixture_gaussian(inputs: &Inputs<'_>, wanted: Wanted) -> Output {
         d_locs: alloc(wanted.locs, rows * k),
         d_scales: alloc(wanted.scales, rows * k),
         d_logits: alloc(wanted.logits, rows * k),
+        packed: alloc(wanted.packed, rows * 3 * k),
     };
     if rows == 0 {
         return out;
@@ -149,6 +157,7 @@ pub(crate) fn mixture_gaussian(inputs: &Inputs<'_>, wanted: Wanted) -> Output {
     let mut d_locs = split(out.d_locs.as_deref_mut(), ROWS_PER_BLOCK * k, blocks).into_iter();
     let mut d_scales = split(out.d_scales.as_deref_mut(), ROWS_PER_BLOCK * k, blocks).into_iter();
     let mut d_logits = split(out.d_logits.as_deref_mut(), ROWS_PER_BLOCK * k, blocks).into_iter();
+    let mut packed = split(out.packed.as_deref_mut(), ROWS_PER_BLOCK * 3 * k, blocks).into_iter();
     let work: Vec<Block<'_>> = out
         .log_prob
         .chunks_mut(ROWS_PER_BLOCK)
@@ -160,6 +169,7 @@ pub(crate) fn mixture_gaussian(inputs: &Inputs<'_>, wanted: Wanted) -> Output {
             d_locs: d_locs.next().flatten(),
             d_scales: d_scales.next().flatten(),
             d_logits: d_logits.next().flatten(),
+            packed: packed.next().flatten(),
         })
         .collect();
     let run = |block: Block<'_>| pulp::Arch::new().dispatch(|| run_block(inputs, wanted, block));
@@ -246,6 +256,18 @@ fn store(src: &[Lanes], n: usize, out: &mut [f32]) {
     }
 }
 
+/// Writes the first `n` lanes of the component-major `src` row-major into columns `j k..(j +
+/// 1) k` of `out` (`[n, 3k]`).
+#[inline(always)]
+fn store_block(src: &[Lanes], n: usize, j: usize, out: &mut [f32]) {
+    let k = src.len();
+    for (i, row) in out.chunks_exact_mut(3 * k).take(n).enumerate() {
+        for (o, lanes) in row[j * k..(j + 1) * k].iter_mut().zip(src) {
+            *o = lanes[i];
+        }
+    }
+}
+
 #[inline(always)]
 fn run_block(inputs: &Inputs<'_>, wanted: Wanted, mut block: Block<'_>) {
     let k = inputs.k;
@@ -320,25 +342,36 @@ fn run_block(inputs: &Inputs<'_>, wanted: Wanted, mut block: Block<'_>) {
             }
         }
         let out = t0 * k..(t0 + n) * k;
-        if let Some(d) = block.d_logits.as_deref_mut() {
+        let packed_out = t0 * 3 * k..(t0 + n) * 3 * k;
+        if wanted.logits || wanted.packed {
             for c in 0..k {
                 let (g, w, o) = (&t.u[c], &t.weight[c], &mut t.grad[c]);
                 for j in 0..TILE {
                     o[j] = g[j] - w[j] * inv_w[j];
                 }
             }
-            store(&t.grad, n, &mut d[out.clone()]);
+            if let Some(d) = block.d_logits.as_deref_mut() {
+                store(&t.grad, n, &mut d[out.clone()]);
+            }
+            if let Some(d) = block.packed.as_deref_mut() {
+                store_block(&t.grad, n, 2, &mut d[packed_out.clone()]);
+            }
         }
-        if let Some(d) = block.d_scales.as_deref_mut() {
+        if wanted.scales || wanted.packed {
             for c in 0..k {
                 let (g, z, inv, o) = (&t.u[c], &t.z[c], &t.inv_scale[c], &mut t.grad[c]);
                 for j in 0..TILE {
                     o[j] = g[j] * (z[j] * z[j] - 1.0) * inv[j];
                 }
             }
-            store(&t.grad, n, &mut d[out.clone()]);
+            if let Some(d) = block.d_scales.as_deref_mut() {
+                store(&t.grad, n, &mut d[out.clone()]);
+            }
+            if let Some(d) = block.packed.as_deref_mut() {
+                store_block(&t.grad, n, 1, &mut d[packed_out.clone()]);
+            }
         }
-        if wanted.locs || wanted.value {
+        if wanted.locs || wanted.value || wanted.packed {
             let mut sum_dm = [0.0f32; TILE];
             for c in 0..k {
                 let (g, z, inv, o) = (&t.u[c], &t.z[c], &t.inv_scale[c], &mut t.grad[c]);
@@ -350,6 +383,9 @@ fn run_block(inputs: &Inputs<'_>, wanted: Wanted, mut block: Block<'_>) {
             }
             if let Some(d) = block.d_locs.as_deref_mut() {
                 store(&t.grad, n, &mut d[out]);
+            }
+            if let Some(d) = block.packed.as_deref_mut() {
+                store_block(&t.grad, n, 0, &mut d[packed_out]);
             }
             if let Some(d) = block.d_value.as_deref_mut() {
                 for (o, s) in d[t0..t0 + n].iter_mut().zip(sum_dm) {
@@ -435,7 +471,7 @@ pub(crate) fn softplus_floor(
 
 /// `o <- softplus(o) + floor` and `d <- sigmoid(o)` (when given), elementwise.
 #[inline(always)]
-fn softplus_in_place(o: &mut [f32], d: Option<&mut [f32]>, floor: f32) {
+pub(super) fn softplus_in_place(o: &mut [f32], d: Option<&mut [f32]>, floor: f32) {
     const THRESHOLD: f32 = 20.0;
     match d {
         Some(d) => {
@@ -455,7 +491,7 @@ fn softplus_in_place(o: &mut [f32], d: Option<&mut [f32]>, floor: f32) {
 
 /// `(softplus(x), sigmoid(x))`, the identity and 1 above `threshold`.
 #[inline(always)]
-fn softplus_and_sigmoid(x: f32, threshold: f32) -> (f32, f32) {
+pub(super) fn softplus_and_sigmoid(x: f32, threshold: f32) -> (f32, f32) {
     let e = exp(x);
     let u = 1.0 + e;
     let log1p = if u == 1.0 { e } else { ln(u) * (e / (u - 1.0)) };

@@ -17,7 +17,13 @@
 #[cfg(feature = "flex")]
 mod flex;
 #[cfg(feature = "flex")]
+mod gemm;
+#[cfg(feature = "flex")]
 mod kernel;
+#[cfg(feature = "flex")]
+mod mixture_net;
+#[cfg(feature = "flex")]
+mod mixture_net_flex;
 #[cfg(feature = "flex")]
 mod vmath;
 
@@ -67,6 +73,42 @@ pub(crate) fn mixture_gaussian_log_prob(
     #[cfg(not(feature = "flex"))]
     {
         let _ = (value, locs, scales, logits);
+        None
+    }
+}
+
+/// The fused `MixtureGaussian` log density of packed `[rows, 3K]` parameters, or `None` when
+/// the fused kernel does not apply (the caller then uses composed ops).
+pub(crate) fn mixture_gaussian_log_prob_packed(
+    value: &Tensor<2>,
+    packed: &Tensor<2>,
+) -> Option<Tensor<1>> {
+    #[cfg(feature = "flex")]
+    {
+        flex::mixture_gaussian_log_prob_packed(value, packed)
+    }
+    #[cfg(not(feature = "flex"))]
+    {
+        let _ = (value, packed);
+        None
+    }
+}
+
+/// The MDN network `[h2 Wl + bl | softplus(h2 Ws + bs) + floor | h2 Ww + bw]`, `h2 = relu(relu(x
+/// W1 + b1) W2 + b2)`, in one fused op, or `None` when it does not apply (not `f32` on flex).
+/// `layers` are `(weight [in, out], bias)` of hidden 1, hidden 2, locations, scales, logits.
+pub(crate) fn mixture_net(
+    x: &Tensor<2>,
+    layers: [(&Tensor<2>, Option<&Tensor<1>>); 5],
+    floor: f64,
+) -> Option<Tensor<2>> {
+    #[cfg(feature = "flex")]
+    {
+        mixture_net_flex::mixture_net(&mixture_net_flex::NetTensors { x, layers }, floor as f32)
+    }
+    #[cfg(not(feature = "flex"))]
+    {
+        let _ = (x, layers, floor);
         None
     }
 }
