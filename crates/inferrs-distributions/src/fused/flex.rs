@@ -48,6 +48,11 @@ pub(crate) trait MixtureKernel: Backend {
     ) -> FloatTensor<Self>;
 }
 
+/// Whether a tensor of `dtype` on `device` can go through the fused kernels: `f32` on flex.
+pub(super) fn runs_fused(dtype: DType, device: &burn::tensor::Device) -> bool {
+    dtype == DType::F32 && super::fused_kernels_available(device)
+}
+
 /// The fused `MixtureGaussian` log density, or `None` when the tensors are not `f32` tensors
 /// on a `flex` device (the caller then uses composed ops).
 ///
@@ -66,10 +71,7 @@ pub(crate) fn mixture_gaussian_log_prob(
     logits: &Tensor<2>,
 ) -> Option<Tensor<1>> {
     let all = [value, locs, scales, logits];
-    if all
-        .iter()
-        .any(|t| t.dtype() != DType::F32 || !super::fused_kernels_available(&t.device()))
-    {
+    if !all.iter().all(|t| runs_fused(t.dtype(), &t.device())) {
         return None;
     }
     let rows = all.iter().map(|t| t.dims()[0]).max().unwrap_or(1);
@@ -101,9 +103,9 @@ pub(crate) fn mixture_gaussian_log_prob_packed(
     value: &Tensor<2>,
     packed: &Tensor<2>,
 ) -> Option<Tensor<1>> {
-    if [value, packed]
+    if ![value, packed]
         .iter()
-        .any(|t| t.dtype() != DType::F32 || !super::fused_kernels_available(&t.device()))
+        .all(|t| runs_fused(t.dtype(), &t.device()))
     {
         return None;
     }
@@ -123,7 +125,7 @@ pub(crate) fn mixture_gaussian_log_prob_packed(
 /// The fused `softplus(x) + floor`, or `None` when `x` is not an `f32` tensor on a `flex`
 /// device.
 pub(crate) fn softplus_floor(x: &Tensor<2>, floor: f64) -> Option<Tensor<2>> {
-    if !super::fused_kernels_available(&x.device()) || x.dtype() != DType::F32 {
+    if !runs_fused(x.dtype(), &x.device()) {
         return None;
     }
     let out = <Dispatch as MixtureKernel>::softplus_floor(x.clone().into_dispatch(), floor as f32);

@@ -276,19 +276,14 @@ pub(crate) fn backward(
     wanted: NetWanted,
 ) -> NetGrads {
     let (rows, d, h, k) = (net.rows, net.inputs, net.hidden, net.components);
-    let p = net.packed();
     let (hp, wp) = (padded(h), padded(3 * k));
-    // Transposes for the products with the layers' weights, right to left.
-    let wh_t = pack(
-        &transposed(&View {
-            data: &p.wh,
-            offset: 0,
-            row_stride: wp as isize,
-            col_stride: 1,
-        }),
-        3 * k,
-        h,
-    );
+    // Transposes for the products with the layers' weights, right to left; the heads' stacked
+    // into `[3K, padded(hidden)]`.
+    let wh_t: Vec<f32> = net
+        .heads
+        .iter()
+        .flat_map(|(w, _)| pack(&transposed(w), k, h))
+        .collect();
     let w2_t = pack(&transposed(&net.w2), h, h);
     let w1_t = pack(&transposed(&net.w1), h, d);
     let blocks = rows.div_ceil(ROWS_PER_BLOCK);
@@ -400,40 +395,20 @@ fn column_sums(m: &[f32], stride: usize, n: usize) -> Vec<f32> {
     s
 }
 
-/// `A^T B` for `A` `[n, stride_a]` (its first `rows` columns) and `B` `[n, bw]`, as a
-/// `[rows, bw]` row-major buffer.
+/// `A B` for rows `0..rows` of `A` (inner dimension `k`) and `B` `[k, bw]`, into a zero-padded
+/// `[rows_out, bw]` buffer (`rows_out >= rows`).
 #[inline(always)]
-fn transpose_product(
-    a: &[f32],
-    stride_a: usize,
+fn product_into(
+    a: &Strided<'_>,
     rows: usize,
-    n: usize,
+    k: usize,
     b: &[f32],
     bw: usize,
+    rows_out: usize,
 ) -> Vec<f32> {
-    let mut out = vec![0.0f32; rows * bw];
+    let mut out = vec![0.0f32; rows_out * bw];
     let zero = vec![0.0f32; bw];
-    product(
-        &columns_of(a, stride_a),
-        rows,
-        n,
-        b,
-        bw,
-        &zero,
-        |r, c0, vals| {
-            out[r * bw + c0..r * bw + c0 + vals.len()].copy_from_slice(vals);
-        },
-    );
-    out
-}
-
-/// `A B` for rows `0..n` of `A` (row stride `stride_a`, inner dimension `k`) and `B` `[k,
-/// bw]`, into a zero-padded `[padded(n), bw]` buffer.
-#[inline(always)]
-fn plain_product(a: &[f32], stride_a: usize, n: usize, k: usize, b: &[f32], bw: usize) -> Vec<f32> {
-    let mut out = vec![0.0f32; padded(n) * bw];
-    let zero = vec![0.0f32; bw];
-    product(&rows_of(a, stride_a), n, k, b, bw, &zero, |r, c0, vals| {
+    product(a, rows, k, b, bw, &zero, |r, c0, vals| {
         out[r * bw + c0..r * bw + c0 + vals.len()].copy_from_slice(vals);
     });
     out
@@ -469,18 +444,18 @@ impl pulp::WithSimd for BackwardTask<'_, '_> {
                 *g *= sv;
             }
         }
-        let wh = transpose_product(&h2, hp, h, n, &dz, wp);
+        let wh = product_into(&columns_of(&h2, hp), h, n, &dz, wp, h);
         let bh = column_sums(&dz, wp, n);
-        let mut dh2 = plain_product(&dz, wp, n, 3 * k, t.wh, hp);
+        let mut dh2 = product_into(&rows_of(&dz, wp), n, 3 * k, t.wh, hp, np);
         relu_mask(&mut dh2, &h2);
-        let w2 = transpose_product(&h1, hp, h, n, &dh2, hp);
+        let w2 = product_into(&columns_of(&h1, hp), h, n, &dh2, hp, h);
         let b2 = column_sums(&dh2, hp, n);
-        let mut dh1 = plain_product(&dh2, hp, n, h, t.w2, hp);
+        let mut dh1 = product_into(&rows_of(&dh2, hp), n, h, t.w2, hp, np);
         relu_mask(&mut dh1, &h1);
-        let w1 = transpose_product(&x, dp, d, n, &dh1, hp);
+        let w1 = product_into(&columns_of(&x, dp), d, n, &dh1, hp, d);
         let b1 = column_sums(&dh1, hp, n);
         if let Some(dx) = self.dx {
-            let full = plain_product(&dh1, hp, n, h, t.w1, dp);
+            let full = product_into(&rows_of(&dh1, hp), n, h, t.w1, dp, np);
             unpad(&full, dp, n, d, dx);
         }
         Layers {

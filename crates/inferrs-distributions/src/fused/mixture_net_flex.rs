@@ -6,9 +6,9 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
-use burn::tensor::{DType, Tensor};
+use burn::tensor::Tensor;
 
-use super::flex::{flex_tensor, view};
+use super::flex::{flex_tensor, runs_fused, view};
 use super::kernel::View;
 use super::mixture_net::{self, Net, NetWanted, Saved};
 
@@ -49,11 +49,11 @@ pub(crate) struct NetTensors<'a> {
 
 /// The fused network, or `None` when a tensor is not an `f32` tensor on a `flex` device.
 pub(crate) fn mixture_net(t: &NetTensors<'_>, floor: f32) -> Option<Tensor<2>> {
-    let ok = |dtype: DType, device| dtype == DType::F32 && super::fused_kernels_available(&device);
-    let all_ok = ok(t.x.dtype(), t.x.device())
-        && t.layers
-            .iter()
-            .all(|(w, b)| ok(w.dtype(), w.device()) && b.is_none_or(|b| ok(b.dtype(), b.device())));
+    let all_ok = runs_fused(t.x.dtype(), &t.x.device())
+        && t.layers.iter().all(|(w, b)| {
+            runs_fused(w.dtype(), &w.device())
+                && b.is_none_or(|b| runs_fused(b.dtype(), &b.device()))
+        });
     if !all_ok {
         return None;
     }
