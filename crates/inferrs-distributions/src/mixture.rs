@@ -5,7 +5,10 @@ use burn::tensor::{Device, Tensor, TensorData};
 use rand::Rng as _;
 use rand_distr::{Distribution as _, StandardNormal};
 
+use std::sync::OnceLock;
+
 use crate::math::{gaussian_log_density, logsumexp};
+use crate::nn::DeferredNet;
 use crate::param::{broadcast_dim, check_constants, check_nonempty};
 use crate::{DistError, Distribution, FromArgs, Param, Rng, Support};
 
@@ -38,9 +41,11 @@ enum Weights {
 /// host and the result is detached.
 #[derive(Clone, Debug)]
 pub struct MixtureGaussian {
-    locs: Param,
-    scales: Param,
-    weights: Weights,
+    /// The parameters; for a deferred network, set when first needed.
+    parts: OnceLock<Parts>,
+    /// The network the parameters come from, when it has not been evaluated
+    /// ([`MixtureNet::forward`](crate::nn::MixtureNet::forward) on flex).
+    network: Option<Box<DeferredNet>>,
     rows: usize,
     k: usize,
     /// The `[rows, 3K]` tensor the parameters are column blocks of, when built from packed
@@ -48,14 +53,27 @@ pub struct MixtureGaussian {
     packed: Option<Tensor<2>>,
 }
 
+/// The locations, scales and weights of a [`MixtureGaussian`].
+#[derive(Clone, Debug)]
+struct Parts {
+    locs: Param,
+    scales: Param,
+    weights: Weights,
+}
+
 /// The parameters of a [`MixtureGaussian`] with `K` components per row: locations, scales and
 /// weight logits, either as three `[rows, K]` tensors or packed side by side in one `[rows,
 /// 3K]` tensor (columns `0..K` the locations, `K..2K` the scales, `2K..3K` the logits).
 ///
-/// A network that computes its three heads as one product returns the packed form
-/// ([`MixtureNet`](crate::nn::MixtureNet) does on flex): the fused likelihood kernel then reads
-/// the three blocks in place and returns one `[rows, 3K]` gradient, where three slices would
-/// each cost a zeroed `[rows, 3K]` gradient in the backward pass.
+/// A network that computes its three heads as one product can return the packed form: the
+/// fused likelihood kernel then reads the three blocks in place and returns one `[rows, 3K]`
+/// gradient, where three slices would each cost a zeroed `[rows, 3K]` gradient in the
+/// backward pass.
+///
+/// [`MixtureNet::forward`](crate::nn::MixtureNet::forward) on flex returns a third form: the
+/// network's inputs and weights, not yet evaluated. [`MixtureGaussian`]'s `log_prob` then runs
+/// the network and the likelihood as one fused op; whatever else needs the parameters
+/// ([`MixtureParams::into_parts`], sampling, the mean) evaluates the network when asked.
 ///
 /// [`FromArgs`]: `MixtureGaussian(nn(x))` with a network returning `MixtureParams`.
 #[derive(Clone, Debug)]
@@ -67,6 +85,7 @@ pub struct MixtureParams {
 enum Repr {
     Parts(Box<[Tensor<2>; 3]>),
     Packed { packed: Box<Tensor<2>>, k: usize },
+    Network(Box<DeferredNet>),
 }
 
 impl MixtureParams {
@@ -101,11 +120,19 @@ impl MixtureParams {
         })
     }
 
+    /// A network's output left unevaluated.
+    pub(crate) fn network(net: DeferredNet) -> Self {
+        Self {
+            repr: Repr::Network(Box::new(net)),
+        }
+    }
+
     /// The number of components `K`.
     pub fn num_components(&self) -> usize {
         match &self.repr {
             Repr::Parts(parts) => parts[0].dims()[1],
             Repr::Packed { k, .. } => *k,
+            Repr::Network(net) => net.components(),
         }
     }
 
@@ -113,14 +140,21 @@ impl MixtureParams {
     pub fn as_packed(&self) -> Option<&Tensor<2>> {
         match &self.repr {
             Repr::Packed { packed, .. } => Some(packed.as_ref()),
-            Repr::Parts(_) => None,
+            Repr::Parts(_) | Repr::Network(_) => None,
         }
     }
 
+    /// Whether the parameters are a network's output not yet evaluated (see
+    /// [`MixtureParams`]).
+    pub fn is_deferred(&self) -> bool {
+        matches!(self.repr, Repr::Network(_))
+    }
+
     /// The three `[rows, K]` tensors `(locs, scales, logits)` (column slices of a packed
-    /// tensor).
+    /// tensor; a deferred network is evaluated).
     pub fn into_parts(self) -> (Tensor<2>, Tensor<2>, Tensor<2>) {
         match self.repr {
+            Repr::Network(net) => net.evaluate().into_parts(),
             Repr::Parts(parts) => {
                 let [l, s, w] = *parts;
                 (l, s, w)
@@ -202,7 +236,7 @@ impl MixtureGaussian {
             "must be non-negative and finite",
         )?;
         let mixture = Self::build(locs.into(), scales.into(), Weights::Probs(probs))?;
-        if let Weights::Probs(probs) = &mixture.weights
+        if let Weights::Probs(probs) = &mixture.parts().weights
             && let Some(values) = probs.constants()
         {
             let sum = if values.len() == 1 {
@@ -267,21 +301,34 @@ impl MixtureGaussian {
                 detail: format!("parameters have different numbers of rows: {}", describe()),
             })?;
         Ok(Self {
-            locs,
-            scales,
-            weights,
+            parts: OnceLock::from(Parts {
+                locs,
+                scales,
+                weights,
+            }),
+            network: None,
             rows,
             k,
             packed: None,
         })
     }
 
-    /// Builds a mixture from [`MixtureParams`] (three tensors, or one packed tensor).
+    /// Builds a mixture from [`MixtureParams`] (three tensors, one packed tensor, or a
+    /// network's output not yet evaluated).
     ///
     /// # Errors
     ///
     /// [`DistError::Shape`] as [`MixtureGaussian::new`].
     pub fn from_params(params: MixtureParams) -> Result<Self, DistError> {
+        if let Repr::Network(net) = params.repr {
+            return Ok(Self {
+                parts: OnceLock::new(),
+                rows: net.rows(),
+                k: net.components(),
+                network: Some(net),
+                packed: None,
+            });
+        }
         let packed = params.as_packed().cloned();
         let (locs, scales, logits) = params.into_parts();
         let mut mixture = Self::new(locs, scales, logits)?;
@@ -289,19 +336,35 @@ impl MixtureGaussian {
         Ok(mixture)
     }
 
+    /// The parameters, evaluating a deferred network the first time.
+    fn parts(&self) -> &Parts {
+        self.parts.get_or_init(|| {
+            let net = self
+                .network
+                .as_ref()
+                .expect("a mixture without parameters has a deferred network");
+            let (locs, scales, logits) = net.evaluate().into_parts();
+            Parts {
+                locs: locs.into(),
+                scales: scales.into(),
+                weights: Weights::Logits(logits.into()),
+            }
+        })
+    }
+
     /// The component means.
     pub fn locs(&self) -> &Param {
-        &self.locs
+        &self.parts().locs
     }
 
     /// The component standard deviations.
     pub fn scales(&self) -> &Param {
-        &self.scales
+        &self.parts().scales
     }
 
     /// The weight logits, when the mixture was built from logits.
     pub fn logits(&self) -> Option<&Param> {
-        match &self.weights {
+        match &self.parts().weights {
             Weights::Logits(p) => Some(p),
             Weights::Probs(_) => None,
         }
@@ -309,7 +372,7 @@ impl MixtureGaussian {
 
     /// The weight probabilities, when the mixture was built from probabilities.
     pub fn probs(&self) -> Option<&Param> {
-        match &self.weights {
+        match &self.parts().weights {
             Weights::Probs(p) => Some(p),
             Weights::Logits(_) => None,
         }
@@ -332,7 +395,7 @@ impl MixtureGaussian {
     ///
     /// * returns: `[rows or 1, K]` (the weights' own rows).
     pub fn log_weights(&self, device: &Device) -> Tensor<2> {
-        let logits = match &self.weights {
+        let logits = match &self.parts().weights {
             Weights::Logits(p) => p.to_tensor(device),
             Weights::Probs(Param::Tensor(t)) => {
                 // log(p) with log(0) = -inf and a zero (not NaN) gradient there: take the log of
@@ -384,13 +447,14 @@ impl MixtureGaussian {
              column"
         );
         let log_w = self.log_weights(&value.device());
-        let log_n = gaussian_log_density(value, &self.locs, &self.scales);
+        let parts = self.parts();
+        let log_n = gaussian_log_density(value, &parts.locs, &parts.scales);
         logsumexp(log_w + log_n, 1).squeeze_dim::<1>(1)
     }
 
     /// Unnormalised log weights on the host, `[rows or 1, cols]`.
     fn host_log_weights(&self) -> HostParam {
-        match &self.weights {
+        match &self.parts().weights {
             Weights::Logits(p) => HostParam::new(p),
             Weights::Probs(p) => {
                 let mut h = HostParam::new(p);
@@ -456,13 +520,19 @@ impl Distribution for MixtureGaussian {
             cols == 1,
             "MixtureGaussian::log_prob: value of shape [{rows}, {cols}] must have one column"
         );
+        if let Some(net) = &self.network
+            && let Some(log_prob) = net.log_prob(&value)
+        {
+            return log_prob;
+        }
         if let Some(packed) = &self.packed
             && let Some(log_prob) = crate::fused::mixture_gaussian_log_prob_packed(&value, packed)
         {
             return log_prob;
         }
+        let parts = self.parts();
         if let (Param::Tensor(locs), Param::Tensor(scales), Weights::Logits(Param::Tensor(logits))) =
-            (&self.locs, &self.scales, &self.weights)
+            (&parts.locs, &parts.scales, &parts.weights)
             && let Some(log_prob) =
                 crate::fused::mixture_gaussian_log_prob(&value, locs, scales, logits)
         {
@@ -481,8 +551,8 @@ impl Distribution for MixtureGaussian {
             "MixtureGaussian::sample: cannot draw {rows} rows from parameters with {} rows",
             self.rows
         );
-        let locs = HostParam::new(&self.locs);
-        let scales = HostParam::new(&self.scales);
+        let locs = HostParam::new(self.locs());
+        let scales = HostParam::new(self.scales());
         let log_w = self.host_log_weights();
         let mut weights = vec![0.0f64; self.k];
         let mut out = Vec::with_capacity(rows);
@@ -528,15 +598,15 @@ impl Distribution for MixtureGaussian {
     fn mean(&self, device: &Device) -> Tensor<2> {
         let shape = [self.rows, self.k];
         let weights = self.log_weights(device).exp().expand(shape);
-        (weights * self.locs.to_tensor_as(device, shape)).sum_dim(1)
+        (weights * self.locs().to_tensor_as(device, shape)).sum_dim(1)
     }
 
     /// `sum_k pi_k (scale_k^2 + loc_k^2) - mean^2`.
     fn variance(&self, device: &Device) -> Tensor<2> {
         let shape = [self.rows, self.k];
         let weights = self.log_weights(device).exp().expand(shape);
-        let locs = self.locs.to_tensor_as(device, shape);
-        let scales = self.scales.to_tensor_as(device, shape);
+        let locs = self.locs().to_tensor_as(device, shape);
+        let scales = self.scales().to_tensor_as(device, shape);
         let mean = (weights.clone() * locs.clone()).sum_dim(1);
         let second = (weights * (scales.square() + locs.square())).sum_dim(1);
         second - mean.square()

@@ -85,19 +85,28 @@ impl MixtureNet {
     /// `MixtureGaussian(nn(x))` in a model); [`MixtureParams::into_parts`] gives the three
     /// tensors.
     ///
+    /// On burn's `flex` backend ([`fused_kernels_available`](crate::fused_kernels_available))
+    /// the network is not evaluated here: the parameters keep `x` and the weights, and the
+    /// mixture's `log_prob` then runs the network and the likelihood as one fused op, forward
+    /// and backward (the heads are never written out). Anything else that needs the
+    /// parameters (`into_parts`, sampling, the mean) evaluates the network then, as one fused
+    /// op giving the heads packed in one tensor. Elsewhere this is
+    /// [`MixtureNet::forward_composed`].
+    ///
     /// # Shapes
     /// `x: [rows, 1]`; returns locations, scales and logits of `[rows, components]` each.
     pub fn forward(&self, x: Tensor<2>) -> MixtureParams {
-        let layers = self
-            .layers()
-            .map(|l| (l.weight.val(), l.bias.as_ref().map(|b| b.val())));
-        let refs = layers.each_ref().map(|(w, b)| (w, b.as_ref()));
-        // (With no components the packed form is refused; the composed path then gives
-        // parameters that `MixtureGaussian` rejects with its own error.)
-        if let Some(packed) = crate::fused::mixture_net(&x, refs, self.min_scale)
-            && let Ok(params) = MixtureParams::packed(packed)
-        {
-            return params;
+        let components = self.logits.weight.dims()[1];
+        if components > 0 && crate::fused_kernels_available(&x.device()) {
+            let layers = self
+                .layers()
+                .map(|l| (l.weight.val(), l.bias.as_ref().map(|b| b.val())));
+            return MixtureParams::network(DeferredNet {
+                x,
+                layers,
+                min_scale: self.min_scale,
+                components,
+            });
         }
         self.forward_composed(x)
     }
@@ -134,4 +143,59 @@ fn glorot_linear(device: &Device, inputs: usize, outputs: usize) -> Linear {
         .init(device);
     linear.bias = Some(Param::from_tensor(Tensor::zeros([outputs], device)));
     linear
+}
+
+/// A [`MixtureNet`] applied to inputs but not yet evaluated: the inputs, the layers' weights
+/// and biases (tracked tensors, so gradients reach the module) and the scale floor.
+#[derive(Clone, Debug)]
+pub(crate) struct DeferredNet {
+    x: Tensor<2>,
+    /// `(weight [in, out], bias)` of hidden 1, hidden 2, locations, scales, logits.
+    layers: [(Tensor<2>, Option<Tensor<1>>); 5],
+    min_scale: f64,
+    components: usize,
+}
+
+impl DeferredNet {
+    fn layer_refs(&self) -> [(&Tensor<2>, Option<&Tensor<1>>); 5] {
+        self.layers.each_ref().map(|(w, b)| (w, b.as_ref()))
+    }
+
+    /// The number of rows of the inputs.
+    pub(crate) fn rows(&self) -> usize {
+        self.x.dims()[0]
+    }
+
+    /// The number of mixture components.
+    pub(crate) fn components(&self) -> usize {
+        self.components
+    }
+
+    /// `log p(y | x)` per row, the network and the likelihood in one fused op, or `None` where
+    /// that does not run (the caller then evaluates the network and the likelihood apart).
+    pub(crate) fn log_prob(&self, y: &Tensor<2>) -> Option<Tensor<1>> {
+        crate::fused::mixture_net_log_prob(y, &self.x, self.layer_refs(), self.min_scale)
+    }
+
+    /// The network's output: packed by the fused network where it runs, else three tensors
+    /// from burn's ops.
+    pub(crate) fn evaluate(&self) -> MixtureParams {
+        if let Some(packed) = crate::fused::mixture_net(&self.x, self.layer_refs(), self.min_scale)
+            && let Ok(params) = MixtureParams::packed(packed)
+        {
+            return params;
+        }
+        let dense = |x: Tensor<2>, (w, b): &(Tensor<2>, Option<Tensor<1>>)| {
+            let y = x.matmul(w.clone());
+            match b {
+                Some(b) => y + b.clone().unsqueeze(),
+                None => y,
+            }
+        };
+        let [l1, l2, ll, ls, lw] = &self.layers;
+        let h = relu(dense(self.x.clone(), l1));
+        let h = relu(dense(h, l2));
+        let scales = softplus_with_floor(dense(h.clone(), ls), self.min_scale);
+        MixtureParams::new(dense(h.clone(), ll), scales, dense(h, lw))
+    }
 }

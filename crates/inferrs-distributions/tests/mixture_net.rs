@@ -64,11 +64,7 @@ fn evaluate(net: &MixtureNet, x: &Tensor<2>, g: &Tensor<2>, fused: bool) -> Vec<
     } else {
         net.forward_composed(x.clone())
     };
-    assert_eq!(
-        params.as_packed().is_some(),
-        fused,
-        "packed exactly when fused"
-    );
+    assert_eq!(params.is_deferred(), fused, "deferred exactly when fused");
     let (l, s, w) = params.into_parts();
     let all = Tensor::cat(vec![l, s, w], 1);
     let mut out = vec![to_vec(all.clone())];
@@ -107,7 +103,10 @@ fn the_fused_network_runs_on_flex() {
     assert!(fused_kernels_available(&ad()));
     let net = network(1, 4, 3, &ad());
     let (x, _) = inputs(1, 5, 3, &ad());
-    assert!(net.forward(x).as_packed().is_some());
+    let params = net.forward(x);
+    assert!(params.is_deferred());
+    let (l, _, _) = params.into_parts();
+    assert_eq!(l.dims(), [5, 3]);
 }
 
 #[test]
@@ -192,9 +191,8 @@ fn without_autodiff_the_values_are_the_same() {
     let tracked = evaluate(&net, &x, &g, true).swap_remove(0);
     let plain_net = net.valid();
     let (x, _) = inputs(6, 300, 20, &cpu());
-    let p = plain_net.forward(x);
-    let packed = p.as_packed().expect("fused on flex").clone();
-    assert_eq!(to_vec(packed), tracked);
+    let (l, s, w) = plain_net.forward(x).into_parts();
+    assert_eq!(to_vec(Tensor::cat(vec![l, s, w], 1)), tracked);
 }
 
 #[test]
@@ -205,6 +203,139 @@ fn the_scales_respect_the_floor() {
     let (_, scales, _) = net.forward(x).into_parts();
     let scales = to_vec(scales);
     assert!(scales.iter().all(|&s| s >= 0.25), "{scales:?}");
+}
+
+/// `log p(y | x)` and the gradients of `sum(g * log p)` with respect to every weight and bias
+/// (in layer order), `x` and `y`: the network and the likelihood in one fused op (`fused`),
+/// or the composed network and the composed likelihood.
+fn log_density(
+    net: &MixtureNet,
+    x: &Tensor<2>,
+    y: &Tensor<2>,
+    g: &Tensor<1>,
+    fused: bool,
+) -> Vec<Vec<f64>> {
+    let (x, y) = (x.clone().require_grad(), y.clone().require_grad());
+    let lp = if fused {
+        let params = net.forward(x.clone());
+        assert!(params.is_deferred());
+        MixtureGaussian::from_params(params)
+            .unwrap()
+            .log_prob(y.clone())
+    } else {
+        MixtureGaussian::from_params(net.forward_composed(x.clone()))
+            .unwrap()
+            .log_prob_composed(y.clone())
+    };
+    let mut out = vec![to_vec(lp.clone())];
+    let grads = (lp * g.clone()).sum().backward();
+    out.push(to_vec(x.grad(&grads).expect("x gradient")));
+    out.push(to_vec(y.grad(&grads).expect("y gradient")));
+    let grads = GradientsParams::from_grads(grads, net);
+    for layer in net.layers() {
+        out.push(to_vec(
+            grads.get::<2>(layer.weight.id).expect("weight gradient"),
+        ));
+        let bias = layer.bias.as_ref().expect("MixtureNet layers have biases");
+        out.push(to_vec(grads.get::<1>(bias.id).expect("bias gradient")));
+    }
+    out
+}
+
+/// Inputs, values and per-row upstream gradients.
+///
+/// The values are drawn from `[-12, 12]`, the range of the MDN's data. Far from every
+/// component a row's gradients are large, and the weights' gradients, sums over the rows,
+/// cancel: from `[-30, 30]` the bias gradients of the two sides differ by up to 2.2e-5 of
+/// their largest entry, both sides' f32 rounding (`[-12, 12]`: 3.8e-6). The far tails of the
+/// likelihood itself are tested where no sum over rows is taken (`tests/fused.rs`).
+fn likelihood_inputs(seed: u64, rows: usize, y_rows: usize, d: &Device) -> [Tensor<2>; 3] {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let x = t2(&random(&mut rng, rows, -10.0, 10.0), rows, 1, d);
+    let y = t2(&random(&mut rng, y_rows, -12.0, 12.0), y_rows, 1, d);
+    let g = t2(&random(&mut rng, rows, -1.0, 1.0), rows, 1, d);
+    [x, y, g]
+}
+
+#[test]
+fn the_fused_log_density_matches_the_composed_network_and_likelihood() {
+    let d = ad();
+    // As above, plus a value shared by every row (`[1, 1]`, broadcast).
+    for (seed, (rows, y_rows, hidden, k)) in [
+        (1000, 1000, 15, 20),
+        (1, 1, 15, 20),
+        (257, 257, 7, 3),
+        (300, 1, 16, 11),
+        (64, 64, 33, 40),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let seed = seed as u64;
+        let net = network(seed, hidden, k, &d);
+        let [x, y, g] = likelihood_inputs(seed + 200, rows, y_rows, &d);
+        let g = g.flatten::<1>(0, 1);
+        let fused = log_density(&net, &x, &y, &g, true);
+        let composed = log_density(&net, &x, &y, &g, false);
+        let names = [
+            "log_prob", "dx", "dy", "w1", "b1", "w2", "b2", "wl", "bl", "ws", "bs", "ww", "bw",
+        ];
+        for ((f, c), name) in fused.iter().zip(&composed).zip(names) {
+            let tol = if name == "log_prob" {
+                VALUE_TOL
+            } else {
+                GRAD_TOL
+            };
+            assert_tensor_close(f, c, tol, &format!("{rows}x{hidden}x{k} {name}"));
+        }
+    }
+}
+
+#[test]
+fn the_fused_log_density_is_the_same_for_any_thread_count() {
+    let d = ad();
+    let net = network(11, 15, 20, &d);
+    let [x, y, g] = likelihood_inputs(12, 2000, 2000, &d);
+    let g = g.flatten::<1>(0, 1);
+    let bits = || -> Vec<Vec<u64>> {
+        log_density(&net, &x, &y, &g, true)
+            .iter()
+            .map(|v| v.iter().map(|x| x.to_bits()).collect())
+            .collect()
+    };
+    let first = bits();
+    assert_eq!(first, bits(), "rerun");
+    for threads in [1, 3] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        assert_eq!(first, pool.install(bits), "{threads} threads");
+    }
+}
+
+#[test]
+fn a_deferred_network_evaluates_when_its_parameters_are_needed() {
+    let d = ad();
+    let net = network(13, 15, 4, &d);
+    let [x, y, _] = likelihood_inputs(14, 50, 50, &d);
+    let mix = MixtureGaussian::from_params(net.forward(x.clone())).unwrap();
+    let reference = MixtureGaussian::from_params(net.forward_composed(x)).unwrap();
+    assert_eq!(mix.batch_rows(), 50);
+    assert_eq!(mix.num_components(), 4);
+    assert_tensor_close(
+        &to_vec(mix.locs().to_tensor(&d)),
+        &to_vec(reference.locs().to_tensor(&d)),
+        VALUE_TOL,
+        "locs",
+    );
+    // After the parameters were evaluated, log_prob still agrees with the composed one.
+    assert_tensor_close(
+        &to_vec(mix.log_prob(y.clone())),
+        &to_vec(reference.log_prob_composed(y)),
+        VALUE_TOL,
+        "log_prob",
+    );
 }
 
 /// The packed likelihood: `[rows, 3K]` parameters with positive scales.

@@ -58,15 +58,6 @@ pub(super) fn gather(
     out
 }
 
-/// The transpose of a view (rows and columns swapped, no copy).
-pub(super) fn transposed<'a>(v: &View<'a>) -> View<'a> {
-    View {
-        row_stride: v.col_stride,
-        col_stride: v.row_stride,
-        ..*v
-    }
-}
-
 /// A matrix `A` read from a buffer: `A[r, t] = data[r * row_stride + t * col_stride]`.
 #[derive(Clone, Copy)]
 pub(super) struct Strided<'a> {

@@ -115,14 +115,19 @@ pub(crate) struct Output {
 }
 
 /// The mutable outputs of one block of rows.
-struct Block<'a> {
-    first_row: usize,
-    log_prob: &'a mut [f32],
-    d_value: Option<&'a mut [f32]>,
-    d_locs: Option<&'a mut [f32]>,
-    d_scales: Option<&'a mut [f32]>,
-    d_logits: Option<&'a mut [f32]>,
-    packed: Option<&'a mut [f32]>,
+#[derive(Default)]
+pub(super) struct Block<'a> {
+    pub first_row: usize,
+    pub log_prob: &'a mut [f32],
+    pub d_value: Option<&'a mut [f32]>,
+    pub d_locs: Option<&'a mut [f32]>,
+    pub d_scales: Option<&'a mut [f32]>,
+    pub d_logits: Option<&'a mut [f32]>,
+    /// The three parameter gradients: `[rows, packed_stride]` (in its first `3k` columns), or
+    /// `[3k, packed_stride]` (component-major, rows as columns) when `packed_transposed`.
+    pub packed: Option<&'a mut [f32]>,
+    pub packed_stride: usize,
+    pub packed_transposed: bool,
 }
 
 /// Splits an optional buffer into `blocks` chunks of `chunk` elements (the last one shorter).
@@ -170,6 +175,8 @@ pub(crate) fn mixture_gaussian(inputs: &Inputs<'_>, wanted: Wanted) -> Output {
             d_scales: d_scales.next().flatten(),
             d_logits: d_logits.next().flatten(),
             packed: packed.next().flatten(),
+            packed_stride: 3 * k,
+            packed_transposed: false,
         })
         .collect();
     let run = |block: Block<'_>| pulp::Arch::new().dispatch(|| run_block(inputs, wanted, block));
@@ -182,7 +189,7 @@ pub(crate) fn mixture_gaussian(inputs: &Inputs<'_>, wanted: Wanted) -> Output {
 }
 
 /// Rows per tile (a multiple of the widest vector, 16 `f32`).
-const TILE: usize = 64;
+pub(super) const TILE: usize = 64;
 
 /// One value per row of a tile.
 type Lanes = [f32; TILE];
@@ -226,6 +233,16 @@ impl Tile {
 #[inline(always)]
 fn load(view: &View<'_>, first: usize, n: usize, dst: &mut [Lanes], pad: f32) {
     let k = dst.len();
+    if view.row_stride == 1 {
+        // Component-major already: each component's rows are contiguous.
+        for (c, d) in dst.iter_mut().enumerate() {
+            let start = view.offset as isize + c as isize * view.col_stride + first as isize;
+            let start = start as usize;
+            d[..n].copy_from_slice(&view.data[start..start + n]);
+            d[n..].fill(pad);
+        }
+        return;
+    }
     for j in 0..TILE {
         if j >= n {
             for d in dst.iter_mut() {
@@ -256,20 +273,38 @@ fn store(src: &[Lanes], n: usize, out: &mut [f32]) {
     }
 }
 
-/// Writes the first `n` lanes of the component-major `src` row-major into columns `j k..(j +
-/// 1) k` of `out` (`[n, 3k]`).
+/// Writes the first `n` lanes of the component-major `src`, rows `t0..t0 + n`, into
+/// parameter block `j` (columns `j k..(j + 1) k`) of the block's packed gradient `out`:
+/// `[rows, stride]`, or `[3k, stride]` when `transposed`.
 #[inline(always)]
-fn store_block(src: &[Lanes], n: usize, j: usize, out: &mut [f32]) {
+fn store_block(
+    src: &[Lanes],
+    n: usize,
+    j: usize,
+    t0: usize,
+    out: &mut [f32],
+    stride: usize,
+    transposed: bool,
+) {
     let k = src.len();
-    for (i, row) in out.chunks_exact_mut(3 * k).take(n).enumerate() {
+    if transposed {
+        for (c, lanes) in src.iter().enumerate() {
+            let start = (j * k + c) * stride + t0;
+            out[start..start + n].copy_from_slice(&lanes[..n]);
+        }
+        return;
+    }
+    for (i, row) in out[t0 * stride..].chunks_mut(stride).take(n).enumerate() {
         for (o, lanes) in row[j * k..(j + 1) * k].iter_mut().zip(src) {
             *o = lanes[i];
         }
     }
 }
 
+/// The kernel over the rows of one block (`block.log_prob.len()` rows from
+/// `block.first_row`), on the caller's instruction set.
 #[inline(always)]
-fn run_block(inputs: &Inputs<'_>, wanted: Wanted, mut block: Block<'_>) {
+pub(super) fn run_block(inputs: &Inputs<'_>, wanted: Wanted, mut block: Block<'_>) {
     let k = inputs.k;
     let mut t = Tile::new(k);
     let rows = block.log_prob.len();
@@ -342,7 +377,7 @@ fn run_block(inputs: &Inputs<'_>, wanted: Wanted, mut block: Block<'_>) {
             }
         }
         let out = t0 * k..(t0 + n) * k;
-        let packed_out = t0 * 3 * k..(t0 + n) * 3 * k;
+        let (ps, pt) = (block.packed_stride, block.packed_transposed);
         if wanted.logits || wanted.packed {
             for c in 0..k {
                 let (g, w, o) = (&t.u[c], &t.weight[c], &mut t.grad[c]);
@@ -354,7 +389,7 @@ fn run_block(inputs: &Inputs<'_>, wanted: Wanted, mut block: Block<'_>) {
                 store(&t.grad, n, &mut d[out.clone()]);
             }
             if let Some(d) = block.packed.as_deref_mut() {
-                store_block(&t.grad, n, 2, &mut d[packed_out.clone()]);
+                store_block(&t.grad, n, 2, t0, d, ps, pt);
             }
         }
         if wanted.scales || wanted.packed {
@@ -368,7 +403,7 @@ fn run_block(inputs: &Inputs<'_>, wanted: Wanted, mut block: Block<'_>) {
                 store(&t.grad, n, &mut d[out.clone()]);
             }
             if let Some(d) = block.packed.as_deref_mut() {
-                store_block(&t.grad, n, 1, &mut d[packed_out.clone()]);
+                store_block(&t.grad, n, 1, t0, d, ps, pt);
             }
         }
         if wanted.locs || wanted.value || wanted.packed {
@@ -385,7 +420,7 @@ fn run_block(inputs: &Inputs<'_>, wanted: Wanted, mut block: Block<'_>) {
                 store(&t.grad, n, &mut d[out]);
             }
             if let Some(d) = block.packed.as_deref_mut() {
-                store_block(&t.grad, n, 0, &mut d[packed_out]);
+                store_block(&t.grad, n, 0, t0, d, ps, pt);
             }
             if let Some(d) = block.d_value.as_deref_mut() {
                 for (o, s) in d[t0..t0 + n].iter_mut().zip(sum_dm) {

@@ -3,22 +3,31 @@
 //! buffers, forward and backward.
 //!
 //! Each block of [`ROWS_PER_BLOCK`] rows goes through every layer while it is in cache, and the
-//! three heads are one product with their weights packed side by side, so the output is one
-//! packed `[rows, 3K]` tensor (locations, scales, logits). On burn's ops the same network is
-//! five matrix products, two ReLUs and a softplus forward, each with its own output buffer, and
-//! as many steps backward with their gradient buffers and the sums of the three heads'
-//! gradients; here the backward pass is one pass over the rows that computes every weight's
-//! gradient. The products are those of the fused dense layer ([`super::gemm::product`]); the
-//! forward pass keeps the hidden activations and `sigmoid` of the scales' pre-activations for
-//! the backward pass.
+//! three heads are one product with their weights packed side by side (locations, scales,
+//! logits). On burn's ops the same network is five matrix products, two ReLUs and a softplus
+//! forward, each with its own output buffer, and as many steps backward with their gradient
+//! buffers and the sums of the three heads' gradients; here the backward pass is one pass over
+//! the rows that computes every weight's gradient.
 //!
-//! Determinism: the weights' gradients are summed within each block of rows in row order,
-//! then over the blocks in block order, so they do not depend on the number of threads.
+//! Layout: within a block everything is feature-major (`[features, rows]`, the transpose of
+//! the tensors' layout): the products are `W^T H^T` ([`super::gemm::product`] with the rows of
+//! the block as the wide dimension), the mixture likelihood reads each component's rows as
+//! contiguous vectors (its tiles are component-major) and writes its gradients the same way,
+//! and the weights' gradients are dot products along the rows ([`dots`]). Nothing is
+//! transposed on the way but the block's inputs and, for [`forward`], its output.
+//!
+//! [`log_prob`] evaluates the mixture likelihood of the network's output in the same pass, so
+//! the heads are never written out; it keeps the hidden activations and the gradient with
+//! respect to the heads' pre-activations for the backward pass.
+//!
+//! Determinism: the weights' gradients are summed within each block of rows in a fixed order
+//! (lane by lane along the rows, then the lanes pairwise), then over the blocks in block
+//! order, so they do not depend on the number of threads.
 
 use rayon::prelude::*;
 
-use super::gemm::{ROWS_PER_BLOCK, Strided, gather, pack, padded, product, transposed};
-use super::kernel::{View, softplus_in_place};
+use super::gemm::{LANES, ROWS_PER_BLOCK, Strided, gather, pack, padded, product};
+use super::kernel::{Block, Inputs, TILE, View, Wanted, run_block, softplus_in_place};
 
 /// The network's operands.
 #[derive(Clone, Copy, Debug)]
@@ -41,14 +50,15 @@ pub(crate) struct Net<'a> {
     pub floor: f32,
 }
 
-/// One buffer per weight and bias of the network, in padded row-major layouts: the packed
-/// weights of the forward pass, or (per block, then summed) their gradients.
+/// One buffer per weight and bias of the network: the packed weights of the forward pass
+/// (rows and columns zero padded to multiples of [`LANES`]), or (per block, then summed)
+/// their gradients in the tensors' layouts.
 struct Layers {
     w1: Vec<f32>,
     b1: Vec<f32>,
     w2: Vec<f32>,
     b2: Vec<f32>,
-    /// `[hidden, padded(3K)]`: the three heads side by side.
+    /// The three heads side by side: `[hidden, 3K]`.
     wh: Vec<f32>,
     bh: Vec<f32>,
 }
@@ -76,22 +86,24 @@ impl Net<'_> {
         3 * self.components
     }
 
-    /// The weights packed for the forward products.
+    /// The weights packed for the products: `w1` `[padded(inputs), padded(hidden)]`, `w2`
+    /// `[padded(hidden), padded(hidden)]`, `wh` `[padded(hidden), padded(3K)]`, biases
+    /// padded.
     fn packed(&self) -> Layers {
-        let (h, k) = (self.hidden, self.components);
-        let kp3 = padded(3 * k);
-        let mut wh = vec![0.0f32; h * kp3];
-        let mut bh = vec![0.0f32; kp3];
+        let (d, h, k) = (self.inputs, self.hidden, self.components);
+        let (hp, wp) = (padded(h), padded(3 * k));
+        let mut wh = vec![0.0f32; hp * wp];
+        let mut bh = vec![0.0f32; wp];
         for (j, (w, b)) in self.heads.iter().enumerate() {
             for i in 0..h {
-                w.read_row(i, &mut wh[i * kp3 + j * k..i * kp3 + (j + 1) * k]);
+                w.read_row(i, &mut wh[i * wp + j * k..i * wp + (j + 1) * k]);
             }
             b.read_row(0, &mut bh[j * k..(j + 1) * k]);
         }
         Layers {
-            w1: pack(&self.w1, self.inputs, h),
+            w1: gather(&self.w1, 0, d, padded(d), h),
             b1: pack(&self.b1, 1, h),
-            w2: pack(&self.w2, h, h),
+            w2: gather(&self.w2, 0, h, hp, h),
             b2: pack(&self.b2, 1, h),
             wh,
             bh,
@@ -99,108 +111,151 @@ impl Net<'_> {
     }
 }
 
-/// What the backward pass keeps from the forward pass: the hidden activations (`[rows,
-/// hidden]` each) and `sigmoid` of the scales' pre-activations (`[rows, components]`).
+/// The rows of a block rounded up to whole tiles of the mixture kernel (a multiple of
+/// [`LANES`] too): the row stride of the block's feature-major buffers.
+fn block_stride(n: usize) -> usize {
+    n.div_ceil(TILE) * TILE
+}
+
+/// What the backward pass keeps of one block of rows (`n` rows, row stride `np =
+/// block_stride(n)`): the hidden activations, `[hidden, np]` each, as the forward pass
+/// computed them (no copies), and a gradient: for [`forward`], `sigmoid` of the scales'
+/// pre-activations (`[K, np]`); for [`log_prob`], the gradient of each row's log density with
+/// respect to the heads' pre-activations (`[3K, np]`) and, when asked, to the value (`[n]`).
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Saved {
+pub(crate) struct BlockSaved {
     h1: Vec<f32>,
     h2: Vec<f32>,
-    sigmoid: Vec<f32>,
+    grad: Vec<f32>,
+    pub d_value: Option<Vec<f32>>,
 }
 
-/// The packed `[rows, 3K]` output, and what the backward pass needs when `save`.
-pub(crate) fn forward(net: &Net<'_>, save: bool) -> (Vec<f32>, Option<Saved>) {
-    let (rows, h, k) = (net.rows, net.hidden, net.components);
-    let width = net.width();
-    let mut out = vec![0.0f32; rows * width];
-    let mut saved = save.then(|| Saved {
-        h1: vec![0.0; rows * h],
-        h2: vec![0.0; rows * h],
-        sigmoid: vec![0.0; rows * k],
-    });
-    if rows == 0 || width == 0 {
-        return (out, saved);
-    }
-    let packed = net.packed();
-    let blocks = rows.div_ceil(ROWS_PER_BLOCK);
-    fn chunks(v: Option<&mut Vec<f32>>, per_row: usize, blocks: usize) -> Vec<Option<&mut [f32]>> {
-        match v {
-            Some(v) if per_row > 0 => v.chunks_mut(ROWS_PER_BLOCK * per_row).map(Some).collect(),
-            _ => (0..blocks).map(|_| None).collect(),
+/// What the backward pass keeps, block by block.
+pub(crate) type Saved = Vec<BlockSaved>;
+
+/// One block's hidden activations and heads (`[3K, np]`, the scales after the softplus and
+/// floor), and `sigmoid` of the scales' pre-activations (`[K, np]`) when asked.
+struct Activations {
+    h1: Vec<f32>,
+    h2: Vec<f32>,
+    heads: Vec<f32>,
+    sigmoid: Option<Vec<f32>>,
+}
+
+/// The block's inputs, feature-major: `[inputs, np]`, zero past row `n`.
+#[inline(always)]
+fn inputs_of(net: &Net<'_>, first: usize, n: usize, np: usize) -> Vec<f32> {
+    let d = net.inputs;
+    let mut x = vec![0.0f32; d * np];
+    for r in 0..n {
+        for j in 0..d {
+            x[j * np + r] = net.x.get(first + r, j);
         }
     }
-    let (s_h1, s_h2, s_sig) = match saved.as_mut() {
-        Some(s) => (Some(&mut s.h1), Some(&mut s.h2), Some(&mut s.sigmoid)),
-        None => (None, None, None),
-    };
-    let tasks: Vec<ForwardTask<'_, '_>> = out
-        .chunks_mut(ROWS_PER_BLOCK * width)
-        .zip(chunks(s_h1, h, blocks))
-        .zip(chunks(s_h2, h, blocks))
-        .zip(chunks(s_sig, k, blocks))
-        .enumerate()
-        .map(|(b, (((out, h1), h2), sigmoid))| ForwardTask {
-            net,
-            packed: &packed,
-            first: b * ROWS_PER_BLOCK,
-            out,
-            h1,
-            h2,
-            sigmoid,
-        })
-        .collect();
-    let run = |task: ForwardTask<'_, '_>| pulp::Arch::new().dispatch(task);
-    if blocks == 1 {
-        tasks.into_iter().for_each(run);
-    } else {
-        tasks.into_par_iter().for_each(run);
-    }
-    (out, saved)
+    x
 }
 
-/// `relu(a W + b)` for rows `0..n` into a `[padded(n), padded(cols)]` buffer (zero padded).
+/// `W^T B` for `W` `[k, rows]` packed with row stride `w_stride` (so `A = W^T`) and `B`
+/// `[k, np]`, plus `bias[row]`, through `f`: `[rows, np]`.
 #[inline(always)]
-fn layer(a: &Strided<'_>, n: usize, k: usize, w: &[f32], bias: &[f32], cols: usize) -> Vec<f32> {
-    let cp = padded(cols);
-    let mut out = vec![0.0f32; padded(n) * cp];
-    product(a, n, k, w, cp, bias, |r, c0, vals| {
-        let width = vals.len().min(cols - c0);
-        for (d, &v) in out[r * cp + c0..r * cp + c0 + width].iter_mut().zip(vals) {
-            // `v <= 0` rather than `max`: a NaN stays NaN, as with burn's `relu`.
-            *d = if v <= 0.0 { 0.0 } else { v };
+#[allow(clippy::too_many_arguments)]
+fn transposed_product(
+    w: &[f32],
+    w_stride: usize,
+    rows: usize,
+    k: usize,
+    b: &[f32],
+    np: usize,
+    bias: &[f32],
+    f: impl Fn(f32) -> f32,
+) -> Vec<f32> {
+    let mut out = vec![0.0f32; rows * np];
+    let a = Strided {
+        data: w,
+        row_stride: 1,
+        col_stride: w_stride,
+    };
+    let zero = vec![0.0f32; np];
+    product(&a, rows, k, b, np, &zero, |r, c0, vals| {
+        let bias = bias[r];
+        for (o, &v) in out[r * np + c0..r * np + c0 + vals.len()]
+            .iter_mut()
+            .zip(vals)
+        {
+            *o = f(v + bias);
         }
     });
     out
 }
 
-/// A row-major buffer with row stride `stride` as the left operand of a product.
-fn rows_of(data: &[f32], stride: usize) -> Strided<'_> {
-    Strided {
-        data,
-        row_stride: stride,
-        col_stride: 1,
+/// `relu`: `v <= 0` rather than `max`, so that a NaN stays NaN, as with burn's `relu`.
+#[inline(always)]
+fn relu(v: f32) -> f32 {
+    if v <= 0.0 { 0.0 } else { v }
+}
+
+/// The network over rows `first..first + n` (on the caller's instruction set).
+#[inline(always)]
+fn activations(net: &Net<'_>, p: &Layers, first: usize, n: usize, sigmoid: bool) -> Activations {
+    let (d, h, k) = (net.inputs, net.hidden, net.components);
+    let (hp, wp) = (padded(h), padded(net.width()));
+    let np = block_stride(n);
+    let x = inputs_of(net, first, n, np);
+    let h1 = transposed_product(&p.w1, hp, h, d, &x, np, &p.b1, relu);
+    let h2 = transposed_product(&p.w2, hp, h, h, &h1, np, &p.b2, relu);
+    let mut heads = transposed_product(&p.wh, wp, 3 * k, h, &h2, np, &p.bh, |v| v);
+    let mut sig = sigmoid.then(|| vec![0.0f32; k * np]);
+    softplus_in_place(
+        &mut heads[k * np..2 * k * np],
+        sig.as_deref_mut(),
+        net.floor,
+    );
+    Activations {
+        h1,
+        h2,
+        heads,
+        sigmoid: sig,
     }
 }
 
-/// The transpose of a row-major buffer with row stride `stride`: its columns as rows.
-fn columns_of(data: &[f32], stride: usize) -> Strided<'_> {
-    Strided {
-        data,
-        row_stride: 1,
-        col_stride: stride,
+/// Runs `task` on each item of `work` (in parallel when there are several), returning the
+/// results in order.
+fn for_blocks<T: Send, W: Send>(
+    work: Vec<W>,
+    task: impl Fn(usize, W) -> T + Sync + Send,
+) -> Vec<T> {
+    if work.len() <= 1 {
+        work.into_iter()
+            .enumerate()
+            .map(|(b, w)| task(b, w))
+            .collect()
+    } else {
+        work.into_par_iter()
+            .enumerate()
+            .map(|(b, w)| task(b, w))
+            .collect()
     }
 }
 
-/// Copies the first `cols` columns of the first `n` rows of `src` (row stride `stride`) into
-/// `dst` (`[n, cols]`, row-major).
-fn unpad(src: &[f32], stride: usize, n: usize, cols: usize, dst: &mut [f32]) {
-    for (d, s) in dst
-        .chunks_exact_mut(cols)
-        .zip(src.chunks_exact(stride))
-        .take(n)
-    {
-        d.copy_from_slice(&s[..cols]);
+/// The packed `[rows, 3K]` output, and what the backward pass needs when `save`.
+pub(crate) fn forward(net: &Net<'_>, save: bool) -> (Vec<f32>, Option<Saved>) {
+    let width = net.width();
+    let mut out = vec![0.0f32; net.rows * width];
+    if net.rows == 0 || width == 0 {
+        return (out, save.then(Vec::new));
     }
+    let packed = net.packed();
+    let work: Vec<&mut [f32]> = out.chunks_mut(ROWS_PER_BLOCK * width).collect();
+    let saved = for_blocks(work, |b, out| {
+        pulp::Arch::new().dispatch(ForwardTask {
+            net,
+            packed: &packed,
+            first: b * ROWS_PER_BLOCK,
+            out,
+            save,
+        })
+    });
+    (out, save.then(|| saved.into_iter().flatten().collect()))
 }
 
 /// One block of the forward pass (a struct rather than a closure: pulp inlines
@@ -211,53 +266,132 @@ struct ForwardTask<'a, 'b> {
     packed: &'a Layers,
     first: usize,
     out: &'b mut [f32],
-    h1: Option<&'b mut [f32]>,
-    h2: Option<&'b mut [f32]>,
-    sigmoid: Option<&'b mut [f32]>,
+    save: bool,
 }
 
 impl pulp::WithSimd for ForwardTask<'_, '_> {
-    type Output = ();
+    type Output = Option<BlockSaved>;
 
     #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, _simd: S) {
-        let (net, p) = (self.net, self.packed);
-        let (d, h, k) = (net.inputs, net.hidden, net.components);
+    fn with_simd<S: pulp::Simd>(self, _simd: S) -> Option<BlockSaved> {
+        let net = self.net;
         let width = net.width();
         let n = self.out.len() / width;
-        let (dp, hp) = (padded(d), padded(h));
-        let x = gather(&net.x, self.first, n, padded(n), d);
-        let h1 = layer(&rows_of(&x, dp), n, d, &p.w1, &p.b1, h);
-        let h2 = layer(&rows_of(&h1, hp), n, h, &p.w2, &p.b2, h);
-        let out = self.out;
-        product(
-            &rows_of(&h2, hp),
-            n,
-            h,
-            &p.wh,
-            padded(width),
-            &p.bh,
-            |r, c0, vals| {
-                let cols = vals.len().min(width - c0);
-                out[r * width + c0..r * width + c0 + cols].copy_from_slice(&vals[..cols]);
+        let np = block_stride(n);
+        let a = activations(net, self.packed, self.first, n, self.save);
+        for (r, row) in self.out.chunks_exact_mut(width).enumerate() {
+            for (c, o) in row.iter_mut().enumerate() {
+                *o = a.heads[c * np + r];
+            }
+        }
+        self.save.then(|| BlockSaved {
+            h1: a.h1,
+            h2: a.h2,
+            grad: a.sigmoid.unwrap_or_default(),
+            d_value: None,
+        })
+    }
+}
+
+/// The value `y` (`[rows, 1]`) of the mixture density [`log_prob`] evaluates.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Target<'a> {
+    pub y: View<'a>,
+    /// Whether the gradient with respect to `y` is wanted.
+    pub grad: bool,
+}
+
+/// `log p(y | x)` per row (`[rows]`) for the mixture of Gaussians the network's heads
+/// parameterise, the network and the likelihood of each block of rows in one pass; and what
+/// the backward pass needs when `save`.
+pub(crate) fn log_prob(net: &Net<'_>, target: Target<'_>, save: bool) -> (Vec<f32>, Option<Saved>) {
+    let mut out = vec![0.0f32; net.rows];
+    if net.rows == 0 {
+        return (out, save.then(Vec::new));
+    }
+    let packed = net.packed();
+    let work: Vec<&mut [f32]> = out.chunks_mut(ROWS_PER_BLOCK).collect();
+    let saved = for_blocks(work, |b, out| {
+        pulp::Arch::new().dispatch(LogProbTask {
+            net,
+            packed: &packed,
+            target,
+            first: b * ROWS_PER_BLOCK,
+            out,
+            save,
+        })
+    });
+    (out, save.then(|| saved.into_iter().flatten().collect()))
+}
+
+/// One block of [`log_prob`].
+struct LogProbTask<'a, 'b> {
+    net: &'a Net<'a>,
+    packed: &'a Layers,
+    target: Target<'a>,
+    first: usize,
+    out: &'b mut [f32],
+    save: bool,
+}
+
+impl pulp::WithSimd for LogProbTask<'_, '_> {
+    type Output = Option<BlockSaved>;
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) -> Option<BlockSaved> {
+        let (net, first, save) = (self.net, self.first, self.save);
+        let k = net.components;
+        let n = self.out.len();
+        let np = block_stride(n);
+        let a = activations(net, self.packed, first, n, save);
+        let head = |j: usize| View {
+            data: &a.heads,
+            offset: j * k * np,
+            row_stride: 1,
+            col_stride: np as isize,
+        };
+        let y = self.target.y;
+        let inputs = Inputs {
+            rows: n,
+            k,
+            value: View {
+                offset: (y.offset as isize + first as isize * y.row_stride) as usize,
+                ..y
+            },
+            locs: head(0),
+            scales: head(1),
+            logits: head(2),
+        };
+        let mut dz = save.then(|| vec![0.0f32; 3 * k * np]);
+        let mut d_value = (save && self.target.grad).then(|| vec![0.0f32; n]);
+        let wanted = Wanted {
+            packed: save,
+            value: d_value.is_some(),
+            ..Wanted::default()
+        };
+        run_block(
+            &inputs,
+            wanted,
+            Block {
+                log_prob: self.out,
+                d_value: d_value.as_deref_mut(),
+                packed: dz.as_deref_mut(),
+                packed_stride: np,
+                packed_transposed: true,
+                ..Block::default()
             },
         );
-        // The scales' softplus over one contiguous buffer (it vectorises; a row's 20 values
-        // would mostly run through the scalar remainder loop).
-        let mut pre = vec![0.0f32; n * k];
-        for (p_row, o_row) in pre.chunks_exact_mut(k).zip(out.chunks_exact(width)) {
-            p_row.copy_from_slice(&o_row[k..2 * k]);
+        let (mut dz, sigmoid) = (dz?, a.sigmoid?);
+        // Through the softplus of the scales.
+        for (g, &sv) in dz[k * np..2 * k * np].iter_mut().zip(&sigmoid) {
+            *g *= sv;
         }
-        softplus_in_place(&mut pre, self.sigmoid, net.floor);
-        for (p_row, o_row) in pre.chunks_exact(k).zip(out.chunks_exact_mut(width)) {
-            o_row[k..2 * k].copy_from_slice(p_row);
-        }
-        if let Some(dst) = self.h1 {
-            unpad(&h1, hp, n, h, dst);
-        }
-        if let Some(dst) = self.h2 {
-            unpad(&h2, hp, n, h, dst);
-        }
+        Some(BlockSaved {
+            h1: a.h1,
+            h2: a.h2,
+            grad: dz,
+            d_value,
+        })
     }
 }
 
@@ -268,80 +402,75 @@ pub(crate) type NetWanted = [bool; 11];
 /// The gradients, in the order of [`NetWanted`] (row-major, the operands' shapes).
 pub(crate) type NetGrads = [Option<Vec<f32>>; 11];
 
-/// The gradients of `sum(upstream * net(x))` given the upstream gradient `[rows, 3K]`.
+/// The incoming gradient of the backward pass.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Upstream<'a> {
+    /// Of [`forward`]'s output, `[rows, 3K]`.
+    Heads(View<'a>),
+    /// Of [`log_prob`]'s output, `[rows]` (a view of one column).
+    Rows(View<'a>),
+}
+
+/// The gradients of `sum(upstream * f(x))`, `f` the [`forward`] or [`log_prob`] pass that
+/// `saved` comes from ([`Upstream`] says which).
 pub(crate) fn backward(
     net: &Net<'_>,
-    saved: &Saved,
-    upstream: &View<'_>,
+    saved: Saved,
+    upstream: Upstream<'_>,
     wanted: NetWanted,
 ) -> NetGrads {
     let (rows, d, h, k) = (net.rows, net.inputs, net.hidden, net.components);
-    let (hp, wp) = (padded(h), padded(3 * k));
-    // Transposes for the products with the layers' weights, right to left; the heads' stacked
-    // into `[3K, padded(hidden)]`.
-    let wh_t: Vec<f32> = net
-        .heads
-        .iter()
-        .flat_map(|(w, _)| pack(&transposed(w), k, h))
-        .collect();
-    let w2_t = pack(&transposed(&net.w2), h, h);
-    let w1_t = pack(&transposed(&net.w1), h, d);
-    let blocks = rows.div_ceil(ROWS_PER_BLOCK);
+    let packed = net.packed();
     let mut dx = wanted[0].then(|| vec![0.0f32; rows * d]);
     let mut dx_chunks: Vec<Option<&mut [f32]>> = match dx.as_deref_mut() {
         Some(v) if d > 0 => v.chunks_mut(ROWS_PER_BLOCK * d).map(Some).collect(),
         _ => Vec::new(),
     };
-    dx_chunks.resize_with(blocks, || None);
-    let transposes = Transposes {
-        wh: &wh_t,
-        w2: &w2_t,
-        w1: &w1_t,
-    };
-    let run = |(b, dx): (usize, Option<&mut [f32]>)| {
+    dx_chunks.resize_with(saved.len(), || None);
+    let work: Vec<_> = saved.into_iter().zip(dx_chunks).collect();
+    let partials = for_blocks(work, |b, (saved, dx)| {
         let first = b * ROWS_PER_BLOCK;
         pulp::Arch::new().dispatch(BackwardTask {
             net,
             saved,
             upstream,
-            transposes: &transposes,
+            packed: &packed,
             first,
             n: ROWS_PER_BLOCK.min(rows - first),
             dx,
         })
-    };
-    let partials: Vec<Layers> = if blocks <= 1 {
-        dx_chunks.into_iter().enumerate().map(run).collect()
-    } else {
-        dx_chunks.into_par_iter().enumerate().map(run).collect()
-    };
+    });
     let mut total = Layers {
-        w1: vec![0.0; d * hp],
-        b1: vec![0.0; hp],
-        w2: vec![0.0; h * hp],
-        b2: vec![0.0; hp],
-        wh: vec![0.0; h * wp],
-        bh: vec![0.0; wp],
+        w1: vec![0.0; d * h],
+        b1: vec![0.0; h],
+        w2: vec![0.0; h * h],
+        b2: vec![0.0; h],
+        wh: vec![0.0; h * 3 * k],
+        bh: vec![0.0; 3 * k],
     };
     for part in &partials {
         total.add(part);
     }
-    let cols = |m: &[f32], stride: usize, rows: usize, c0: usize, n: usize| -> Vec<f32> {
-        (0..rows)
-            .flat_map(|r| m[r * stride + c0..r * stride + c0 + n].iter().copied())
+    let head = |j: usize| -> Vec<f32> {
+        (0..h)
+            .flat_map(|r| {
+                total.wh[r * 3 * k + j * k..r * 3 * k + (j + 1) * k]
+                    .iter()
+                    .copied()
+            })
             .collect()
     };
     let all: [Vec<f32>; 11] = [
         dx.unwrap_or_default(),
-        cols(&total.w1, hp, d, 0, h),
-        total.b1[..h].to_vec(),
-        cols(&total.w2, hp, h, 0, h),
-        total.b2[..h].to_vec(),
-        cols(&total.wh, wp, h, 0, k),
+        total.w1.clone(),
+        total.b1.clone(),
+        total.w2.clone(),
+        total.b2.clone(),
+        head(0),
         total.bh[..k].to_vec(),
-        cols(&total.wh, wp, h, k, k),
+        head(1),
         total.bh[k..2 * k].to_vec(),
-        cols(&total.wh, wp, h, 2 * k, k),
+        head(2),
         total.bh[2 * k..3 * k].to_vec(),
     ];
     let mut i = 0;
@@ -352,111 +481,181 @@ pub(crate) fn backward(
     })
 }
 
-/// The transposed, packed weights of the backward pass.
-struct Transposes<'a> {
-    /// `[3K, padded(hidden)]`.
-    wh: &'a [f32],
-    /// `[hidden, padded(hidden)]`.
-    w2: &'a [f32],
-    /// `[hidden, padded(inputs)]`.
-    w1: &'a [f32],
-}
-
 /// One block of the backward pass.
 struct BackwardTask<'a, 'b> {
     net: &'a Net<'a>,
-    saved: &'a Saved,
-    upstream: &'a View<'a>,
-    transposes: &'a Transposes<'a>,
+    saved: BlockSaved,
+    upstream: Upstream<'a>,
+    packed: &'a Layers,
     first: usize,
     n: usize,
     dx: Option<&'b mut [f32]>,
 }
 
-/// `relu'`: zeroes `g` where the layer's output `y` is not positive (both `[rows, stride]`).
+/// `relu'`: zeroes `g` where the layer's output `y` is not positive.
 #[inline(always)]
 fn relu_mask(g: &mut [f32], y: &[f32]) {
+    // A select rather than a conditional store, which compiles to masked stores.
     for (gv, &yv) in g.iter_mut().zip(y) {
-        if yv <= 0.0 {
-            *gv = 0.0;
-        }
+        *gv = if yv <= 0.0 { 0.0 } else { *gv };
     }
 }
 
-/// The column sums of the first `n` rows of `m` (row stride `stride`).
+/// The sum of `v` (a multiple of [`LANES`] long) in a fixed order: lane by lane, then the
+/// lanes pairwise.
 #[inline(always)]
-fn column_sums(m: &[f32], stride: usize, n: usize) -> Vec<f32> {
-    let mut s = vec![0.0f32; stride];
-    for row in m.chunks_exact(stride).take(n) {
-        for (a, &v) in s.iter_mut().zip(row) {
-            *a += v;
+fn sum(v: &[f32]) -> f32 {
+    let mut acc = [0.0f32; LANES];
+    for chunk in v.chunks_exact(LANES) {
+        for (a, &x) in acc.iter_mut().zip(chunk) {
+            *a += x;
         }
     }
-    s
+    horizontal_sum(&acc)
 }
 
-/// `A B` for rows `0..rows` of `A` (inner dimension `k`) and `B` `[k, bw]`, into a zero-padded
-/// `[rows_out, bw]` buffer (`rows_out >= rows`).
 #[inline(always)]
-fn product_into(
-    a: &Strided<'_>,
-    rows: usize,
-    k: usize,
-    b: &[f32],
-    bw: usize,
-    rows_out: usize,
-) -> Vec<f32> {
-    let mut out = vec![0.0f32; rows_out * bw];
-    let zero = vec![0.0f32; bw];
-    product(a, rows, k, b, bw, &zero, |r, c0, vals| {
-        out[r * bw + c0..r * bw + c0 + vals.len()].copy_from_slice(vals);
-    });
+fn horizontal_sum(acc: &[f32; LANES]) -> f32 {
+    ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+}
+
+/// The sums of the `rows` rows of `m` (row stride and length `np`).
+#[inline(always)]
+fn row_sums(m: &[f32], rows: usize, np: usize) -> Vec<f32> {
+    m.chunks_exact(np).take(rows).map(sum).collect()
+}
+
+/// `C[i, j] = sum_r a[i np + r] b[j np + r]` for `i < ra`, `j < rb`, `r < np` (a multiple
+/// of [`LANES`]): `[ra, rb]`, each a sum in a fixed order (lane by lane along `r`, then the
+/// lanes pairwise), whatever the tiling and the instruction set.
+///
+/// With vectors of [`LANES`] `f32` (AVX2) the sums run on `S`'s vectors in tiles of 2 x 4,
+/// eight independent sums whose loaded vectors each serve two or four of them (written on
+/// arrays, the compiler vectorised across the sums instead, with shuffles); otherwise one at
+/// a time on arrays, with the same bits.
+#[inline(always)]
+fn dots<S: pulp::Simd>(simd: S, a: &[f32], ra: usize, b: &[f32], rb: usize, np: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; ra * rb];
+    let vectors = std::mem::size_of::<S::f32s>() == std::mem::size_of::<[f32; LANES]>();
+    let lanes = |v: S::f32s| -> [f32; LANES] { pulp::bytemuck::cast(v) };
+    fn simd_row<S: pulp::Simd>(m: &[f32], i: usize, np: usize) -> (&[S::f32s], &[f32]) {
+        S::as_simd_f32s(&m[i * np..(i + 1) * np])
+    }
+    let row = |m, i| simd_row::<S>(m, i, np);
+    let mut i = 0;
+    while i < ra {
+        let mut j = 0;
+        if vectors && i + 2 <= ra {
+            let (a0, a1) = (row(a, i).0, row(a, i + 1).0);
+            while j + 4 <= rb {
+                let (b0, b1, b2, b3) = (
+                    row(b, j).0,
+                    row(b, j + 1).0,
+                    row(b, j + 2).0,
+                    row(b, j + 3).0,
+                );
+                let mut c = [simd.splat_f32s(0.0); 8];
+                for (((((&x0, &x1), &y0), &y1), &y2), &y3) in
+                    a0.iter().zip(a1).zip(b0).zip(b1).zip(b2).zip(b3)
+                {
+                    c[0] = simd.mul_add_e_f32s(x0, y0, c[0]);
+                    c[1] = simd.mul_add_e_f32s(x0, y1, c[1]);
+                    c[2] = simd.mul_add_e_f32s(x0, y2, c[2]);
+                    c[3] = simd.mul_add_e_f32s(x0, y3, c[3]);
+                    c[4] = simd.mul_add_e_f32s(x1, y0, c[4]);
+                    c[5] = simd.mul_add_e_f32s(x1, y1, c[5]);
+                    c[6] = simd.mul_add_e_f32s(x1, y2, c[6]);
+                    c[7] = simd.mul_add_e_f32s(x1, y3, c[7]);
+                }
+                for (n, &v) in c.iter().enumerate() {
+                    out[(i + n / 4) * rb + j + n % 4] = horizontal_sum(&lanes(v));
+                }
+                j += 4;
+            }
+        }
+        // The rest one sum at a time.
+        let rows = if vectors && i + 2 <= ra { 2 } else { 1 };
+        for ii in i..i + rows {
+            for jj in j..rb {
+                let mut acc = [0.0f32; LANES];
+                let x = a[ii * np..(ii + 1) * np].as_chunks::<LANES>().0;
+                let y = b[jj * np..(jj + 1) * np].as_chunks::<LANES>().0;
+                for (x, y) in x.iter().zip(y) {
+                    fma(&mut acc, x, y);
+                }
+                out[ii * rb + jj] = horizontal_sum(&acc);
+            }
+        }
+        i += rows;
+    }
     out
+}
+
+/// `acc += a * b` lane by lane (fused).
+#[inline(always)]
+fn fma(acc: &mut [f32; LANES], a: &[f32; LANES], b: &[f32; LANES]) {
+    for ((s, &x), &y) in acc.iter_mut().zip(a).zip(b) {
+        *s = x.mul_add(y, *s);
+    }
 }
 
 impl pulp::WithSimd for BackwardTask<'_, '_> {
     type Output = Layers;
 
     #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, _simd: S) -> Layers {
-        let (net, t) = (self.net, self.transposes);
+    fn with_simd<S: pulp::Simd>(self, simd: S) -> Layers {
+        let (net, p) = (self.net, self.packed);
         let (first, n) = (self.first, self.n);
         let (d, h, k) = (net.inputs, net.hidden, net.components);
-        let (dp, hp, wp) = (padded(d), padded(h), padded(3 * k));
-        let np = padded(n);
-        let saved_view = |v: &[f32], cols: usize| {
-            let view = View {
-                data: v,
-                offset: 0,
-                row_stride: cols as isize,
-                col_stride: 1,
-            };
-            gather(&view, first, n, np, cols)
-        };
-        let h1 = saved_view(&self.saved.h1, h);
-        let h2 = saved_view(&self.saved.h2, h);
-        let x = gather(&net.x, first, n, np, d);
-        // The upstream gradient, through the softplus of the scales.
-        let mut dz = gather(self.upstream, first, n, np, 3 * k);
-        for (r, row) in dz.chunks_exact_mut(wp).take(n).enumerate() {
-            let s = &self.saved.sigmoid[(first + r) * k..(first + r + 1) * k];
-            for (g, &sv) in row[k..2 * k].iter_mut().zip(s) {
-                *g *= sv;
+        let (hp, wp) = (padded(h), padded(3 * k));
+        let np = block_stride(n);
+        let BlockSaved {
+            h1, h2, mut grad, ..
+        } = self.saved;
+        // The gradient with respect to the heads' pre-activations, `[3K, np]`.
+        let dz = match self.upstream {
+            Upstream::Heads(upstream) => {
+                let mut dz = vec![0.0f32; 3 * k * np];
+                for r in 0..n {
+                    for c in 0..3 * k {
+                        dz[c * np + r] = upstream.get(first + r, c);
+                    }
+                }
+                for (g, &sv) in dz[k * np..2 * k * np].iter_mut().zip(&grad) {
+                    *g *= sv;
+                }
+                dz
             }
-        }
-        let wh = product_into(&columns_of(&h2, hp), h, n, &dz, wp, h);
-        let bh = column_sums(&dz, wp, n);
-        let mut dh2 = product_into(&rows_of(&dz, wp), n, 3 * k, t.wh, hp, np);
+            Upstream::Rows(upstream) => {
+                let g: Vec<f32> = (0..n).map(|r| upstream.get(first + r, 0)).collect();
+                for row in grad.chunks_exact_mut(np) {
+                    for (v, &gv) in row.iter_mut().zip(&g) {
+                        *v *= gv;
+                    }
+                }
+                grad
+            }
+        };
+        let no_bias = vec![0.0f32; hp.max(padded(d))];
+        let wh = dots(simd, &h2, h, &dz, 3 * k, np);
+        let bh = row_sums(&dz, 3 * k, np);
+        // `dh2^T = Wh dz^T`: `A = Wh` row-major.
+        let mut dh2 = rows_product(&p.wh, wp, h, 3 * k, &dz, np, &no_bias);
         relu_mask(&mut dh2, &h2);
-        let w2 = product_into(&columns_of(&h1, hp), h, n, &dh2, hp, h);
-        let b2 = column_sums(&dh2, hp, n);
-        let mut dh1 = product_into(&rows_of(&dh2, hp), n, h, t.w2, hp, np);
+        let w2 = dots(simd, &h1, h, &dh2, h, np);
+        let b2 = row_sums(&dh2, h, np);
+        let mut dh1 = rows_product(&p.w2, hp, h, h, &dh2, np, &no_bias);
         relu_mask(&mut dh1, &h1);
-        let w1 = product_into(&columns_of(&x, dp), d, n, &dh1, hp, d);
-        let b1 = column_sums(&dh1, hp, n);
+        let x = inputs_of(net, first, n, np);
+        let w1 = dots(simd, &x, d, &dh1, h, np);
+        let b1 = row_sums(&dh1, h, np);
         if let Some(dx) = self.dx {
-            let full = product_into(&rows_of(&dh1, hp), n, h, t.w1, dp, np);
-            unpad(&full, dp, n, d, dx);
+            let dxt = rows_product(&p.w1, hp, d, h, &dh1, np, &no_bias);
+            for (r, row) in dx.chunks_exact_mut(d).enumerate() {
+                for (j, v) in row.iter_mut().enumerate() {
+                    *v = dxt[j * np + r];
+                }
+            }
         }
         Layers {
             w1,
@@ -467,4 +666,35 @@ impl pulp::WithSimd for BackwardTask<'_, '_> {
             bh,
         }
     }
+}
+
+/// `W B` for `W` `[rows, k]` packed with row stride `w_stride` (zero padded to a multiple of
+/// [`LANES`] rows) and `B` `[k, np]`: `[rows, np]`.
+#[inline(always)]
+fn rows_product(
+    w: &[f32],
+    w_stride: usize,
+    rows: usize,
+    k: usize,
+    b: &[f32],
+    np: usize,
+    bias: &[f32],
+) -> Vec<f32> {
+    let mut out = vec![0.0f32; rows * np];
+    let a = Strided {
+        data: w,
+        row_stride: w_stride,
+        col_stride: 1,
+    };
+    let zero = vec![0.0f32; np];
+    product(&a, rows, k, b, np, &zero, |r, c0, vals| {
+        let bias = bias[r];
+        for (o, &v) in out[r * np + c0..r * np + c0 + vals.len()]
+            .iter_mut()
+            .zip(vals)
+        {
+            *o = v + bias;
+        }
+    });
+    out
 }

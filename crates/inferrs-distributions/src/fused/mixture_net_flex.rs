@@ -10,7 +10,7 @@ use burn::tensor::Tensor;
 
 use super::flex::{flex_tensor, runs_fused, view};
 use super::kernel::View;
-use super::mixture_net::{self, Net, NetWanted, Saved};
+use super::mixture_net::{self, Net, NetWanted, Saved, Target, Upstream};
 
 /// The fused MDN network as a burn backend extension.
 #[backend_extension(Flex, Autodiff)]
@@ -38,6 +38,30 @@ pub(crate) trait MixtureNetKernel: Backend {
         bw: FloatTensor<Self>,
         floor: f32,
     ) -> FloatTensor<Self>;
+
+    /// `log p(y | x)` per row for the mixture of Gaussians whose locations, scales and
+    /// logits are [`Self::mixture_net`]`(x)`: the network and the likelihood in one pass.
+    ///
+    /// # Shapes
+    ///
+    /// * `y`: `[rows, 1]`; the rest as [`Self::mixture_net`]
+    /// * returns: `[rows]`
+    #[allow(clippy::too_many_arguments)]
+    fn mixture_net_log_prob(
+        y: FloatTensor<Self>,
+        x: FloatTensor<Self>,
+        w1: FloatTensor<Self>,
+        b1: FloatTensor<Self>,
+        w2: FloatTensor<Self>,
+        b2: FloatTensor<Self>,
+        wl: FloatTensor<Self>,
+        bl: FloatTensor<Self>,
+        ws: FloatTensor<Self>,
+        bs: FloatTensor<Self>,
+        ww: FloatTensor<Self>,
+        bw: FloatTensor<Self>,
+        floor: f32,
+    ) -> FloatTensor<Self>;
 }
 
 /// The operands of [`mixture_net`]: the input and `(weight, bias)` of each layer (hidden 1,
@@ -47,35 +71,74 @@ pub(crate) struct NetTensors<'a> {
     pub layers: [(&'a Tensor<2>, Option<&'a Tensor<1>>); 5],
 }
 
+impl NetTensors<'_> {
+    /// Whether every tensor is an `f32` tensor on a `flex` device.
+    fn runs_fused(&self) -> bool {
+        runs_fused(self.x.dtype(), &self.x.device())
+            && self.layers.iter().all(|(w, b)| {
+                runs_fused(w.dtype(), &w.device())
+                    && b.is_none_or(|b| runs_fused(b.dtype(), &b.device()))
+            })
+    }
+
+    /// The input, then each layer's weight and bias (zeros where it has none).
+    fn dispatch(&self) -> [FloatTensor<Dispatch>; 11] {
+        let mut all = Vec::with_capacity(11);
+        all.push(self.x.clone().into_dispatch());
+        for (w, b) in self.layers {
+            let b = match b {
+                Some(b) => b.clone(),
+                None => Tensor::zeros([w.dims()[1]], &w.device()),
+            };
+            all.push(w.clone().into_dispatch());
+            all.push(b.into_dispatch());
+        }
+        all.try_into().expect("one input and five layers")
+    }
+}
+
 /// The fused network, or `None` when a tensor is not an `f32` tensor on a `flex` device.
 pub(crate) fn mixture_net(t: &NetTensors<'_>, floor: f32) -> Option<Tensor<2>> {
-    let all_ok = runs_fused(t.x.dtype(), &t.x.device())
-        && t.layers.iter().all(|(w, b)| {
-            runs_fused(w.dtype(), &w.device())
-                && b.is_none_or(|b| runs_fused(b.dtype(), &b.device()))
-        });
-    if !all_ok {
+    if !t.runs_fused() {
         return None;
     }
-    let [l1, l2, ll, ls, lw] = t.layers.map(|(w, b)| {
-        let b = match b {
-            Some(b) => b.clone(),
-            None => Tensor::zeros([w.dims()[1]], &w.device()),
-        };
-        (w.clone().into_dispatch(), b.into_dispatch())
-    });
+    let [x, w1, b1, w2, b2, wl, bl, ws, bs, ww, bw] = t.dispatch();
     let out = <Dispatch as MixtureNetKernel>::mixture_net(
-        t.x.clone().into_dispatch(),
-        l1.0,
-        l1.1,
-        l2.0,
-        l2.1,
-        ll.0,
-        ll.1,
-        ls.0,
-        ls.1,
-        lw.0,
-        lw.1,
+        x, w1, b1, w2, b2, wl, bl, ws, bs, ww, bw, floor,
+    );
+    Some(Tensor::from_dispatch(out))
+}
+
+/// The fused network and mixture likelihood `log p(y | x)` (`[rows]`), or `None` when a
+/// tensor is not an `f32` tensor on a `flex` device. `y` is `[rows or 1, 1]`.
+pub(crate) fn mixture_net_log_prob(
+    y: &Tensor<2>,
+    t: &NetTensors<'_>,
+    floor: f32,
+) -> Option<Tensor<1>> {
+    if !(t.runs_fused() && runs_fused(y.dtype(), &y.device())) {
+        return None;
+    }
+    let rows = t.x.dims()[0];
+    let y = if y.dims() == [rows, 1] {
+        y.clone()
+    } else {
+        y.clone().expand([rows, 1])
+    };
+    let [x, w1, b1, w2, b2, wl, bl, ws, bs, ww, bw] = t.dispatch();
+    let out = <Dispatch as MixtureNetKernel>::mixture_net_log_prob(
+        y.into_dispatch(),
+        x,
+        w1,
+        b1,
+        w2,
+        b2,
+        wl,
+        bl,
+        ws,
+        bs,
+        ww,
+        bw,
         floor,
     );
     Some(Tensor::from_dispatch(out))
@@ -93,7 +156,7 @@ fn row_view(t: &FloatTensor<Flex>) -> View<'_> {
 }
 
 /// The operands as the kernel's `Net`: `t` is `[x, w1, b1, w2, b2, wl, bl, ws, bs, ww, bw]`.
-fn net(t: &[FloatTensor<Flex>; 11], floor: f32) -> Net<'_> {
+fn net(t: &[FloatTensor<Flex>], floor: f32) -> Net<'_> {
     let [rows, inputs] = t[0].layout().shape().dims::<2>();
     let [_, hidden] = t[1].layout().shape().dims::<2>();
     let [_, components] = t[5].layout().shape().dims::<2>();
@@ -136,6 +199,31 @@ impl MixtureNetKernel for Flex {
         let (out, _) = mixture_net::forward(&n, false);
         flex_tensor(out, [n.rows, 3 * n.components])
     }
+
+    fn mixture_net_log_prob(
+        y: FloatTensor<Self>,
+        x: FloatTensor<Self>,
+        w1: FloatTensor<Self>,
+        b1: FloatTensor<Self>,
+        w2: FloatTensor<Self>,
+        b2: FloatTensor<Self>,
+        wl: FloatTensor<Self>,
+        bl: FloatTensor<Self>,
+        ws: FloatTensor<Self>,
+        bs: FloatTensor<Self>,
+        ww: FloatTensor<Self>,
+        bw: FloatTensor<Self>,
+        floor: f32,
+    ) -> FloatTensor<Self> {
+        let t = [y, x, w1, b1, w2, b2, wl, bl, ws, bs, ww, bw];
+        let n = net(&t[1..], floor);
+        let target = Target {
+            y: view(&t[0]),
+            grad: false,
+        };
+        let (out, _) = mixture_net::log_prob(&n, target, false);
+        flex_tensor(out, [n.rows])
+    }
 }
 
 /// What the backward pass needs: the operands, the forward pass's activations and which
@@ -164,7 +252,12 @@ impl Backward<Flex, 11> for MixtureNetBackward {
         let upstream = grads.consume::<Flex>(&ops.node);
         let state = ops.state;
         let n = net(&state.tensors, state.floor);
-        let g = mixture_net::backward(&n, &state.saved, &view(&upstream), state.wanted);
+        let g = mixture_net::backward(
+            &n,
+            state.saved,
+            Upstream::Heads(view(&upstream)),
+            state.wanted,
+        );
         for ((node, grad), t) in ops.parents.into_iter().zip(g).zip(&state.tensors) {
             if let (Some(node), Some(grad)) = (node, grad) {
                 let shape = t.layout().shape().clone();
@@ -212,6 +305,113 @@ impl<C: CheckpointStrategy> MixtureNetKernel for Autodiff<Flex, C> {
             OpsKind::UnTracked(prep) => {
                 let (out, _) = mixture_net::forward(&n, false);
                 prep.finish(flex_tensor(out, [rows, width]))
+            }
+        }
+    }
+
+    fn mixture_net_log_prob(
+        y: FloatTensor<Self>,
+        x: FloatTensor<Self>,
+        w1: FloatTensor<Self>,
+        b1: FloatTensor<Self>,
+        w2: FloatTensor<Self>,
+        b2: FloatTensor<Self>,
+        wl: FloatTensor<Self>,
+        bl: FloatTensor<Self>,
+        ws: FloatTensor<Self>,
+        bs: FloatTensor<Self>,
+        ww: FloatTensor<Self>,
+        bw: FloatTensor<Self>,
+        floor: f32,
+    ) -> FloatTensor<Self> {
+        let all = [y, x, w1, b1, w2, b2, wl, bl, ws, bs, ww, bw];
+        let wanted: [bool; 12] = std::array::from_fn(|i| all[i].is_tracked());
+        let prep = LogProbBackward
+            .prepare::<C>(std::array::from_fn(|i| all[i].node()))
+            .compute_bound()
+            .stateful();
+        let tensors: [FloatTensor<Flex>; 12] = std::array::from_fn(|i| all[i].primitive().clone());
+        let n = net(&tensors[1..], floor);
+        let target = Target {
+            y: view(&tensors[0]),
+            grad: wanted[0],
+        };
+        let rows = n.rows;
+        match prep {
+            OpsKind::Tracked(prep) => {
+                let (out, saved) = mixture_net::log_prob(&n, target, true);
+                let state = LogProbState {
+                    saved: saved.unwrap_or_default(),
+                    tensors,
+                    floor,
+                    wanted,
+                };
+                prep.finish(state, flex_tensor(out, [rows]))
+            }
+            OpsKind::UnTracked(prep) => {
+                let (out, _) = mixture_net::log_prob(&n, target, false);
+                prep.finish(flex_tensor(out, [rows]))
+            }
+        }
+    }
+}
+
+/// What the backward pass of the fused log density needs: the operands (`y`, then the
+/// network's), the forward pass's activations and gradients, and which gradients to compute.
+#[derive(Clone, Debug)]
+struct LogProbState {
+    tensors: [FloatTensor<Flex>; 12],
+    floor: f32,
+    saved: Saved,
+    wanted: [bool; 12],
+}
+
+/// Backward step of the fused log density: the stored gradients times each row's incoming
+/// gradient, through the network in one pass over the rows.
+#[derive(Debug)]
+struct LogProbBackward;
+
+impl Backward<Flex, 12> for LogProbBackward {
+    type State = LogProbState;
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 12>,
+        grads: &mut Gradients,
+        _checkpointer: &mut Checkpointer,
+    ) {
+        let upstream = grads.consume::<Flex>(&ops.node);
+        let LogProbState {
+            tensors,
+            floor,
+            mut saved,
+            wanted,
+        } = ops.state;
+        let [node_y, parents @ ..] = ops.parents;
+        let layout = upstream.layout();
+        let g = View {
+            data: upstream.storage::<f32>(),
+            offset: layout.start_offset(),
+            row_stride: layout.strides()[0],
+            col_stride: 0,
+        };
+        if let Some(node) = node_y {
+            let mut dy = Vec::with_capacity(tensors[0].layout().shape().num_elements());
+            for block in &mut saved {
+                let first = dy.len();
+                let d = block.d_value.take().unwrap_or_default();
+                dy.extend(d.iter().enumerate().map(|(r, &v)| v * g.get(first + r, 0)));
+            }
+            let shape = tensors[0].layout().shape().clone();
+            grads.register::<Flex>(node.id, flex_tensor(dy, shape));
+        }
+        let n = net(&tensors[1..], floor);
+        let net_wanted: NetWanted = std::array::from_fn(|i| wanted[i + 1]);
+        let g = mixture_net::backward(&n, saved, Upstream::Rows(g), net_wanted);
+        for ((node, grad), t) in parents.into_iter().zip(g).zip(&tensors[1..]) {
+            if let (Some(node), Some(grad)) = (node, grad) {
+                let shape = t.layout().shape().clone();
+                grads.register::<Flex>(node.id, flex_tensor(grad, shape));
             }
         }
     }

@@ -113,6 +113,30 @@ pub(crate) fn mixture_net(
     }
 }
 
+/// `log p(y | x)` (`[rows]`) for the mixture of Gaussians whose parameters are
+/// [`mixture_net`]`(x)`, the network and the likelihood in one fused op; or `None` when it does
+/// not apply (not `f32` on flex). `y` is `[rows or 1, 1]`.
+pub(crate) fn mixture_net_log_prob(
+    y: &Tensor<2>,
+    x: &Tensor<2>,
+    layers: [(&Tensor<2>, Option<&Tensor<1>>); 5],
+    floor: f64,
+) -> Option<Tensor<1>> {
+    #[cfg(feature = "flex")]
+    {
+        mixture_net_flex::mixture_net_log_prob(
+            y,
+            &mixture_net_flex::NetTensors { x, layers },
+            floor as f32,
+        )
+    }
+    #[cfg(not(feature = "flex"))]
+    {
+        let _ = (y, x, layers, floor);
+        None
+    }
+}
+
 /// `softplus(x) + floor` elementwise: a positive transform with a lower bound, for scale
 /// parameters (a network's output).
 ///
