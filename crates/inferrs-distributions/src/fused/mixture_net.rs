@@ -529,73 +529,86 @@ fn row_sums(m: &[f32], rows: usize, np: usize) -> Vec<f32> {
 /// of [`LANES`]): `[ra, rb]`, each a sum in a fixed order (lane by lane along `r`, then the
 /// lanes pairwise), whatever the tiling and the instruction set.
 ///
-/// With vectors of [`LANES`] `f32` (AVX2) the sums run on `S`'s vectors in tiles of 2 x 4,
-/// eight independent sums whose loaded vectors each serve two or four of them (written on
-/// arrays, the compiler vectorised across the sums instead, with shuffles); otherwise one at
-/// a time on arrays, with the same bits.
+/// With vectors of [`LANES`] `f32` (AVX2) the sums run on `S`'s vectors in tiles of up to
+/// 2 x 4: up to eight independent sums whose loaded vectors each serve two or four of them
+/// (written on `[f32; 8]` arrays, the compiler vectorised across the sums instead, with
+/// shuffles). Otherwise they run one at a time on arrays, with the same bits.
 #[inline(always)]
 fn dots<S: pulp::Simd>(simd: S, a: &[f32], ra: usize, b: &[f32], rb: usize, np: usize) -> Vec<f32> {
     let mut out = vec![0.0f32; ra * rb];
-    let vectors = std::mem::size_of::<S::f32s>() == std::mem::size_of::<[f32; LANES]>();
-    let lanes = |v: S::f32s| -> [f32; LANES] { pulp::bytemuck::cast(v) };
-    fn simd_row<S: pulp::Simd>(m: &[f32], i: usize, np: usize) -> (&[S::f32s], &[f32]) {
-        S::as_simd_f32s(&m[i * np..(i + 1) * np])
+    if std::mem::size_of::<S::f32s>() != std::mem::size_of::<[f32; LANES]>() {
+        for (i, o) in out.chunks_exact_mut(rb.max(1)).enumerate().take(ra) {
+            for (j, o) in o.iter_mut().enumerate() {
+                let mut acc = [0.0f32; LANES];
+                let x = a[i * np..(i + 1) * np].as_chunks::<LANES>().0;
+                let y = b[j * np..(j + 1) * np].as_chunks::<LANES>().0;
+                for (x, y) in x.iter().zip(y) {
+                    for ((s, &x), &y) in acc.iter_mut().zip(x).zip(y) {
+                        *s = x.mul_add(y, *s);
+                    }
+                }
+                *o = horizontal_sum(&acc);
+            }
+        }
+        return out;
     }
-    let row = |m, i| simd_row::<S>(m, i, np);
     let mut i = 0;
     while i < ra {
+        let ni = if ra - i >= 2 { 2 } else { 1 };
         let mut j = 0;
-        if vectors && i + 2 <= ra {
-            let (a0, a1) = (row(a, i).0, row(a, i + 1).0);
-            while j + 4 <= rb {
-                let (b0, b1, b2, b3) = (
-                    row(b, j).0,
-                    row(b, j + 1).0,
-                    row(b, j + 2).0,
-                    row(b, j + 3).0,
-                );
-                let mut c = [simd.splat_f32s(0.0); 8];
-                for (((((&x0, &x1), &y0), &y1), &y2), &y3) in
-                    a0.iter().zip(a1).zip(b0).zip(b1).zip(b2).zip(b3)
-                {
-                    c[0] = simd.mul_add_e_f32s(x0, y0, c[0]);
-                    c[1] = simd.mul_add_e_f32s(x0, y1, c[1]);
-                    c[2] = simd.mul_add_e_f32s(x0, y2, c[2]);
-                    c[3] = simd.mul_add_e_f32s(x0, y3, c[3]);
-                    c[4] = simd.mul_add_e_f32s(x1, y0, c[4]);
-                    c[5] = simd.mul_add_e_f32s(x1, y1, c[5]);
-                    c[6] = simd.mul_add_e_f32s(x1, y2, c[6]);
-                    c[7] = simd.mul_add_e_f32s(x1, y3, c[7]);
-                }
-                for (n, &v) in c.iter().enumerate() {
-                    out[(i + n / 4) * rb + j + n % 4] = horizontal_sum(&lanes(v));
-                }
-                j += 4;
+        while j < rb {
+            let nj = if rb - j >= 4 { 4 } else { 1 };
+            let tile = DotTile { a, b, i, j, np, rb };
+            match (ni, nj) {
+                (2, 4) => tile.run::<S, 2, 4>(simd, &mut out),
+                (2, _) => tile.run::<S, 2, 1>(simd, &mut out),
+                (_, 4) => tile.run::<S, 1, 4>(simd, &mut out),
+                _ => tile.run::<S, 1, 1>(simd, &mut out),
             }
+            j += nj;
         }
-        // The rest one sum at a time.
-        let rows = if vectors && i + 2 <= ra { 2 } else { 1 };
-        for ii in i..i + rows {
-            for jj in j..rb {
-                let mut acc = [0.0f32; LANES];
-                let x = a[ii * np..(ii + 1) * np].as_chunks::<LANES>().0;
-                let y = b[jj * np..(jj + 1) * np].as_chunks::<LANES>().0;
-                for (x, y) in x.iter().zip(y) {
-                    fma(&mut acc, x, y);
-                }
-                out[ii * rb + jj] = horizontal_sum(&acc);
-            }
-        }
-        i += rows;
+        i += ni;
     }
     out
 }
 
-/// `acc += a * b` lane by lane (fused).
-#[inline(always)]
-fn fma(acc: &mut [f32; LANES], a: &[f32; LANES], b: &[f32; LANES]) {
-    for ((s, &x), &y) in acc.iter_mut().zip(a).zip(b) {
-        *s = x.mul_add(y, *s);
+/// One tile of [`dots`]: rows `i..` of `a` against rows `j..` of `b`.
+struct DotTile<'a> {
+    a: &'a [f32],
+    b: &'a [f32],
+    i: usize,
+    j: usize,
+    np: usize,
+    rb: usize,
+}
+
+impl DotTile<'_> {
+    /// The `I x J` sums, on vectors of [`LANES`] `f32`.
+    #[inline(always)]
+    fn run<S: pulp::Simd, const I: usize, const J: usize>(&self, simd: S, out: &mut [f32]) {
+        let (np, len) = (self.np, self.np / LANES);
+        fn vectors<S: pulp::Simd>(m: &[f32], row: usize, np: usize) -> &[S::f32s] {
+            let v = S::as_simd_f32s(&m[row * np..(row + 1) * np]).0;
+            &v[..np / LANES]
+        }
+        let a: [&[S::f32s]; I] = std::array::from_fn(|r| vectors::<S>(self.a, self.i + r, np));
+        let b: [&[S::f32s]; J] = std::array::from_fn(|r| vectors::<S>(self.b, self.j + r, np));
+        let mut c = [[simd.splat_f32s(0.0); J]; I];
+        for t in 0..len {
+            let bv: [S::f32s; J] = std::array::from_fn(|j| b[j][t]);
+            for (c_i, a_i) in c.iter_mut().zip(&a) {
+                let av = a_i[t];
+                for (c_ij, &b_j) in c_i.iter_mut().zip(&bv) {
+                    *c_ij = simd.mul_add_e_f32s(av, b_j, *c_ij);
+                }
+            }
+        }
+        for (i, c_i) in c.iter().enumerate() {
+            for (j, &v) in c_i.iter().enumerate() {
+                let lanes: [f32; LANES] = pulp::bytemuck::cast(v);
+                out[(self.i + i) * self.rb + self.j + j] = horizontal_sum(&lanes);
+            }
+        }
     }
 }
 
@@ -609,11 +622,12 @@ impl pulp::WithSimd for BackwardTask<'_, '_> {
         let (d, h, k) = (net.inputs, net.hidden, net.components);
         let (hp, wp) = (padded(h), padded(3 * k));
         let np = block_stride(n);
-        let BlockSaved {
-            h1, h2, mut grad, ..
-        } = self.saved;
-        // The gradient with respect to the heads' pre-activations, `[3K, np]`.
-        let dz = match self.upstream {
+        let BlockSaved { h1, h2, grad, .. } = self.saved;
+        // The gradient with respect to the heads' pre-activations, `[3K, np]`: for `log_prob`,
+        // the saved one times each row's incoming gradient `g`. That product is not formed:
+        // `g` scales the 16-row `h2` in `h2^T dz`, the column sums become `g^T dz`, and it
+        // scales `dz Wh^T` after the product, so the 60-row `dz` is read once, by the products.
+        let (dz, g) = match self.upstream {
             Upstream::Heads(upstream) => {
                 let mut dz = vec![0.0f32; 3 * k * np];
                 for r in 0..n {
@@ -624,23 +638,40 @@ impl pulp::WithSimd for BackwardTask<'_, '_> {
                 for (g, &sv) in dz[k * np..2 * k * np].iter_mut().zip(&grad) {
                     *g *= sv;
                 }
-                dz
+                (dz, None)
             }
             Upstream::Rows(upstream) => {
-                let g: Vec<f32> = (0..n).map(|r| upstream.get(first + r, 0)).collect();
-                for row in grad.chunks_exact_mut(np) {
-                    for (v, &gv) in row.iter_mut().zip(&g) {
-                        *v *= gv;
-                    }
+                let mut g = vec![0.0f32; np];
+                for (r, v) in g.iter_mut().enumerate().take(n) {
+                    *v = upstream.get(first + r, 0);
                 }
-                grad
+                (grad, Some(g))
+            }
+        };
+        let scale_columns = |m: &mut [f32], g: &[f32]| {
+            for row in m.chunks_exact_mut(np) {
+                for (v, &gv) in row.iter_mut().zip(g) {
+                    *v *= gv;
+                }
             }
         };
         let no_bias = vec![0.0f32; hp.max(padded(d))];
-        let wh = dots(simd, &h2, h, &dz, 3 * k, np);
-        let bh = row_sums(&dz, 3 * k, np);
+        let (wh, bh) = match &g {
+            Some(g) => {
+                let mut h2g = h2.clone();
+                scale_columns(&mut h2g, g);
+                (
+                    dots(simd, &h2g, h, &dz, 3 * k, np),
+                    dots(simd, g, 1, &dz, 3 * k, np),
+                )
+            }
+            None => (dots(simd, &h2, h, &dz, 3 * k, np), row_sums(&dz, 3 * k, np)),
+        };
         // `dh2^T = Wh dz^T`: `A = Wh` row-major.
         let mut dh2 = rows_product(&p.wh, wp, h, 3 * k, &dz, np, &no_bias);
+        if let Some(g) = &g {
+            scale_columns(&mut dh2, g);
+        }
         relu_mask(&mut dh2, &h2);
         let w2 = dots(simd, &h1, h, &dh2, h, np);
         let b2 = row_sums(&dh2, h, np);
