@@ -9,8 +9,8 @@
 //! * `inferrs`: `model.fit` of the `datamodel!` MDN (fused kernels where available).
 //! * `plain burn`: the loop a burn user writes: the network with burn's `softplus`, the
 //!   mixture NLL in composed tensor ops (the baseline).
-//! * `loop fused`: the loop with `MixtureNet` (the fused network on flex, its heads packed in
-//!   one tensor) and `MixtureGaussian::log_prob` (the fused likelihood).
+//! * `loop fused`: the loop with `MixtureNet::forward` and `MixtureGaussian::log_prob` (on
+//!   flex the network and the likelihood run as one fused op).
 //! * `loop burn net`: the loop with `MixtureNet::forward_composed` (the same network on burn's
 //!   ops, three head tensors, with the fused softplus) and the fused likelihood: the network
 //!   kernel's share.

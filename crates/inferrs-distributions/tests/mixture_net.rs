@@ -69,6 +69,13 @@ fn evaluate(net: &MixtureNet, x: &Tensor<2>, g: &Tensor<2>, fused: bool) -> Vec<
     let all = Tensor::cat(vec![l, s, w], 1);
     let mut out = vec![to_vec(all.clone())];
     let grads = GradientsParams::from_grads((all * g.clone()).sum().backward(), net);
+    out.extend(layer_gradients(&grads, net));
+    out
+}
+
+/// The gradient of each layer's weight and bias, in layer order.
+fn layer_gradients(grads: &GradientsParams, net: &MixtureNet) -> Vec<Vec<f64>> {
+    let mut out = Vec::new();
     for layer in net.layers() {
         out.push(to_vec(
             grads.get::<2>(layer.weight.id).expect("weight gradient"),
@@ -77,6 +84,20 @@ fn evaluate(net: &MixtureNet, x: &Tensor<2>, g: &Tensor<2>, fused: bool) -> Vec<
         out.push(to_vec(grads.get::<1>(bias.id).expect("bias gradient")));
     }
     out
+}
+
+/// The first tensor (values) within [`VALUE_TOL`], the rest (gradients) within [`GRAD_TOL`].
+fn assert_values_and_gradients_close(
+    fused: &[Vec<f64>],
+    composed: &[Vec<f64>],
+    names: &[&str],
+    case: &str,
+) {
+    assert_eq!(fused.len(), names.len());
+    for (i, ((f, c), name)) in fused.iter().zip(composed).zip(names).enumerate() {
+        let tol = if i == 0 { VALUE_TOL } else { GRAD_TOL };
+        assert_tensor_close(f, c, tol, &format!("{case} {name}"));
+    }
 }
 
 fn network(seed: u64, hidden: usize, k: usize, device: &Device) -> MixtureNet {
@@ -132,14 +153,12 @@ fn values_and_weight_gradients_match_the_composed_network() {
         let names = [
             "values", "w1", "b1", "w2", "b2", "wl", "bl", "ws", "bs", "ww", "bw",
         ];
-        for ((f, c), name) in fused.iter().zip(&composed).zip(names) {
-            let tol = if name == "values" {
-                VALUE_TOL
-            } else {
-                GRAD_TOL
-            };
-            assert_tensor_close(f, c, tol, &format!("{rows}x{hidden}x{k} {name}"));
-        }
+        assert_values_and_gradients_close(
+            &fused,
+            &composed,
+            &names,
+            &format!("{rows}x{hidden}x{k}"),
+        );
     }
 }
 
@@ -231,14 +250,10 @@ fn log_density(
     let grads = (lp * g.clone()).sum().backward();
     out.push(to_vec(x.grad(&grads).expect("x gradient")));
     out.push(to_vec(y.grad(&grads).expect("y gradient")));
-    let grads = GradientsParams::from_grads(grads, net);
-    for layer in net.layers() {
-        out.push(to_vec(
-            grads.get::<2>(layer.weight.id).expect("weight gradient"),
-        ));
-        let bias = layer.bias.as_ref().expect("MixtureNet layers have biases");
-        out.push(to_vec(grads.get::<1>(bias.id).expect("bias gradient")));
-    }
+    out.extend(layer_gradients(
+        &GradientsParams::from_grads(grads, net),
+        net,
+    ));
     out
 }
 
@@ -280,14 +295,12 @@ fn the_fused_log_density_matches_the_composed_network_and_likelihood() {
         let names = [
             "log_prob", "dx", "dy", "w1", "b1", "w2", "b2", "wl", "bl", "ws", "bs", "ww", "bw",
         ];
-        for ((f, c), name) in fused.iter().zip(&composed).zip(names) {
-            let tol = if name == "log_prob" {
-                VALUE_TOL
-            } else {
-                GRAD_TOL
-            };
-            assert_tensor_close(f, c, tol, &format!("{rows}x{hidden}x{k} {name}"));
-        }
+        assert_values_and_gradients_close(
+            &fused,
+            &composed,
+            &names,
+            &format!("{rows}x{hidden}x{k}"),
+        );
     }
 }
 

@@ -245,17 +245,30 @@ pub(crate) fn forward(net: &Net<'_>, save: bool) -> (Vec<f32>, Option<Saved>) {
         return (out, save.then(Vec::new));
     }
     let packed = net.packed();
-    let work: Vec<&mut [f32]> = out.chunks_mut(ROWS_PER_BLOCK * width).collect();
-    let saved = for_blocks(work, |b, out| {
+    let saved = over_blocks(&mut out, width, |first, out| {
         pulp::Arch::new().dispatch(ForwardTask {
             net,
             packed: &packed,
-            first: b * ROWS_PER_BLOCK,
+            first,
             out,
             save,
         })
     });
-    (out, save.then(|| saved.into_iter().flatten().collect()))
+    (out, save.then_some(saved))
+}
+
+/// Runs `task(first row, the block's rows of out)` on each block of [`ROWS_PER_BLOCK`] rows of
+/// `out` (`per_row` values a row), in parallel, and collects what the blocks keep, in order.
+fn over_blocks<'o>(
+    out: &'o mut [f32],
+    per_row: usize,
+    task: impl Fn(usize, &'o mut [f32]) -> Option<BlockSaved> + Sync + Send,
+) -> Saved {
+    let work: Vec<&mut [f32]> = out.chunks_mut(ROWS_PER_BLOCK * per_row).collect();
+    for_blocks(work, |b, out| task(b * ROWS_PER_BLOCK, out))
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 /// One block of the forward pass (a struct rather than a closure: pulp inlines
@@ -310,18 +323,17 @@ pub(crate) fn log_prob(net: &Net<'_>, target: Target<'_>, save: bool) -> (Vec<f3
         return (out, save.then(Vec::new));
     }
     let packed = net.packed();
-    let work: Vec<&mut [f32]> = out.chunks_mut(ROWS_PER_BLOCK).collect();
-    let saved = for_blocks(work, |b, out| {
+    let saved = over_blocks(&mut out, 1, |first, out| {
         pulp::Arch::new().dispatch(LogProbTask {
             net,
             packed: &packed,
             target,
-            first: b * ROWS_PER_BLOCK,
+            first,
             out,
             save,
         })
     });
-    (out, save.then(|| saved.into_iter().flatten().collect()))
+    (out, save.then_some(saved))
 }
 
 /// One block of [`log_prob`].
