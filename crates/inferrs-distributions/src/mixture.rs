@@ -509,6 +509,9 @@ impl Distribution for MixtureGaussian {
     /// computes the value and, on an autodiff device, the gradients in a single pass;
     /// otherwise (constants, probabilities, other backends) this is
     /// [`log_prob_composed`](MixtureGaussian::log_prob_composed). Both agree to f32 rounding.
+    /// When the parameters are a [`MixtureNet`](crate::nn::MixtureNet)'s output left
+    /// unevaluated ([`MixtureParams::is_deferred`]), the network and the likelihood run as one
+    /// fused op, and the network is not evaluated otherwise.
     ///
     /// Panics when `value` has more than one column (it would otherwise broadcast against the
     /// components silently).

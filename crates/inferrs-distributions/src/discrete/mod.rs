@@ -242,7 +242,7 @@ fn not_count(k: &Tensor<2>) -> Tensor<2, Bool> {
 
 /// Expands a value of counts against parameters of `[rows, cols]`, marks the entries that are
 /// not counts (see [`not_count`]) and replaces them by 0 (see
-/// [`restrict`](crate::shared::restrict)).
+/// [`restrict`]).
 fn counts(dist: &str, value: Tensor<2>, rows: usize, cols: usize) -> (Tensor<2>, Tensor<2, Bool>) {
     restrict(dist, value, rows, cols, |k| not_count(&k), 0.0)
 }

@@ -64,7 +64,7 @@ pub(crate) trait MixtureNetKernel: Backend {
     ) -> FloatTensor<Self>;
 }
 
-/// The operands of [`mixture_net`]: the input and `(weight, bias)` of each layer (hidden 1,
+/// The operands of [`mixture_net()`]: the input and `(weight, bias)` of each layer (hidden 1,
 /// hidden 2, locations, scales, logits).
 pub(crate) struct NetTensors<'a> {
     pub x: &'a Tensor<2>,

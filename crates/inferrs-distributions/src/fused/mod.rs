@@ -114,7 +114,7 @@ pub(crate) fn mixture_net(
 }
 
 /// `log p(y | x)` (`[rows]`) for the mixture of Gaussians whose parameters are
-/// [`mixture_net`]`(x)`, the network and the likelihood in one fused op; or `None` when it does
+/// [`mixture_net()`]`(x)`, the network and the likelihood in one fused op; or `None` when it does
 /// not apply (not `f32` on flex). `y` is `[rows or 1, 1]`.
 pub(crate) fn mixture_net_log_prob(
     y: &Tensor<2>,
