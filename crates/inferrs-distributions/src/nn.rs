@@ -96,19 +96,18 @@ impl MixtureNet {
     /// # Shapes
     /// `x: [rows, 1]`; returns locations, scales and logits of `[rows, components]` each.
     pub fn forward(&self, x: Tensor<2>) -> MixtureParams {
-        let components = self.logits.weight.dims()[1];
-        if components > 0 && crate::fused_kernels_available(&x.device()) {
-            let layers = self
-                .layers()
-                .map(|l| (l.weight.val(), l.bias.as_ref().map(|b| b.val())));
+        if self.components() > 0 && crate::fused_kernels_available(&x.device()) {
             return MixtureParams::network(DeferredNet {
                 x,
-                layers,
-                min_scale: self.min_scale,
-                components,
+                net: self.clone(),
             });
         }
         self.forward_composed(x)
+    }
+
+    /// The number of mixture components.
+    fn components(&self) -> usize {
+        self.logits.weight.dims()[1]
     }
 
     /// [`MixtureNet::forward`] evaluated with burn's ops on any backend (three tensors): the
@@ -145,20 +144,20 @@ fn glorot_linear(device: &Device, inputs: usize, outputs: usize) -> Linear {
     linear
 }
 
-/// A [`MixtureNet`] applied to inputs but not yet evaluated: the inputs, the layers' weights
-/// and biases (tracked tensors, so gradients reach the module) and the scale floor.
+/// A [`MixtureNet`] applied to inputs but not yet evaluated: the inputs and the network (its
+/// parameters are burn `Param`s, so gradients reach the module).
 #[derive(Clone, Debug)]
 pub(crate) struct DeferredNet {
     x: Tensor<2>,
-    /// `(weight [in, out], bias)` of hidden 1, hidden 2, locations, scales, logits.
-    layers: [(Tensor<2>, Option<Tensor<1>>); 5],
-    min_scale: f64,
-    components: usize,
+    net: MixtureNet,
 }
 
 impl DeferredNet {
-    fn layer_refs(&self) -> [(&Tensor<2>, Option<&Tensor<1>>); 5] {
-        self.layers.each_ref().map(|(w, b)| (w, b.as_ref()))
+    /// `(weight [in, out], bias)` of each layer, in [`MixtureNet::layers`]' order.
+    fn layer_tensors(&self) -> [(Tensor<2>, Option<Tensor<1>>); 5] {
+        self.net
+            .layers()
+            .map(|l| (l.weight.val(), l.bias.as_ref().map(|b| b.val())))
     }
 
     /// The number of rows of the inputs.
@@ -168,34 +167,27 @@ impl DeferredNet {
 
     /// The number of mixture components.
     pub(crate) fn components(&self) -> usize {
-        self.components
+        self.net.components()
     }
 
     /// `log p(y | x)` per row, the network and the likelihood in one fused op, or `None` where
     /// that does not run (the caller then evaluates the network and the likelihood apart).
     pub(crate) fn log_prob(&self, y: &Tensor<2>) -> Option<Tensor<1>> {
-        crate::fused::mixture_net_log_prob(y, &self.x, self.layer_refs(), self.min_scale)
+        let layers = self.layer_tensors();
+        let refs = layers.each_ref().map(|(w, b)| (w, b.as_ref()));
+        crate::fused::mixture_net_log_prob(y, &self.x, refs, self.net.min_scale)
     }
 
-    /// The network's output: packed by the fused network where it runs, else three tensors
-    /// from burn's ops.
+    /// The network's output: [`MixtureNet::forward`] evaluated now, packed by the fused
+    /// network where it runs, else [`MixtureNet::forward_composed`].
     pub(crate) fn evaluate(&self) -> MixtureParams {
-        if let Some(packed) = crate::fused::mixture_net(&self.x, self.layer_refs(), self.min_scale)
+        let layers = self.layer_tensors();
+        let refs = layers.each_ref().map(|(w, b)| (w, b.as_ref()));
+        if let Some(packed) = crate::fused::mixture_net(&self.x, refs, self.net.min_scale)
             && let Ok(params) = MixtureParams::packed(packed)
         {
             return params;
         }
-        let dense = |x: Tensor<2>, (w, b): &(Tensor<2>, Option<Tensor<1>>)| {
-            let y = x.matmul(w.clone());
-            match b {
-                Some(b) => y + b.clone().unsqueeze(),
-                None => y,
-            }
-        };
-        let [l1, l2, ll, ls, lw] = &self.layers;
-        let h = relu(dense(self.x.clone(), l1));
-        let h = relu(dense(h, l2));
-        let scales = softplus_with_floor(dense(h.clone(), ls), self.min_scale);
-        MixtureParams::new(dense(h.clone(), ll), scales, dense(h, lw))
+        self.net.forward_composed(self.x.clone())
     }
 }

@@ -155,37 +155,46 @@ fn inputs_of(net: &Net<'_>, first: usize, n: usize, np: usize) -> Vec<f32> {
     x
 }
 
-/// `W^T B` for `W` `[k, rows]` packed with row stride `w_stride` (so `A = W^T`) and `B`
-/// `[k, np]`, plus `bias[row]`, through `f`: `[rows, np]`.
+/// `A B` for `A` `[rows, k]` read through its strides (zero padded to a multiple of
+/// [`LANES`] rows) and `B` `[k, np]`, plus `bias[row]` where given, through `f`: `[rows, np]`.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn transposed_product(
-    w: &[f32],
-    w_stride: usize,
+fn block_product(
+    a: &Strided<'_>,
     rows: usize,
     k: usize,
     b: &[f32],
     np: usize,
-    bias: &[f32],
+    bias: Option<&[f32]>,
     f: impl Fn(f32) -> f32,
 ) -> Vec<f32> {
     let mut out = vec![0.0f32; rows * np];
-    let a = Strided {
-        data: w,
-        row_stride: 1,
-        col_stride: w_stride,
-    };
     let zero = vec![0.0f32; np];
-    product(&a, rows, k, b, np, &zero, |r, c0, vals| {
-        let bias = bias[r];
-        for (o, &v) in out[r * np + c0..r * np + c0 + vals.len()]
-            .iter_mut()
-            .zip(vals)
-        {
-            *o = f(v + bias);
+    product(a, rows, k, b, np, &zero, |r, c0, vals| {
+        let out = out[r * np + c0..r * np + c0 + vals.len()].iter_mut();
+        match bias {
+            Some(bias) => out.zip(vals).for_each(|(o, &v)| *o = f(v + bias[r])),
+            None => out.zip(vals).for_each(|(o, &v)| *o = f(v)),
         }
     });
     out
+}
+
+/// A packed row-major weight `W` with row stride `stride`, as `A = W` of a product.
+fn weight(w: &[f32], stride: usize) -> Strided<'_> {
+    Strided {
+        data: w,
+        row_stride: stride,
+        col_stride: 1,
+    }
+}
+
+/// A packed row-major weight `W` with row stride `stride`, as `A = W^T` of a product.
+fn weight_transposed(w: &[f32], stride: usize) -> Strided<'_> {
+    Strided {
+        data: w,
+        row_stride: 1,
+        col_stride: stride,
+    }
 }
 
 /// `relu`: `v <= 0` rather than `max`, so that a NaN stays NaN, as with burn's `relu`.
@@ -201,9 +210,26 @@ fn activations(net: &Net<'_>, p: &Layers, first: usize, n: usize, sigmoid: bool)
     let (hp, wp) = (padded(h), padded(net.width()));
     let np = block_stride(n);
     let x = inputs_of(net, first, n, np);
-    let h1 = transposed_product(&p.w1, hp, h, d, &x, np, &p.b1, relu);
-    let h2 = transposed_product(&p.w2, hp, h, h, &h1, np, &p.b2, relu);
-    let mut heads = transposed_product(&p.wh, wp, 3 * k, h, &h2, np, &p.bh, |v| v);
+    let h1 = block_product(
+        &weight_transposed(&p.w1, hp),
+        h,
+        d,
+        &x,
+        np,
+        Some(&p.b1),
+        relu,
+    );
+    let h2 = block_product(
+        &weight_transposed(&p.w2, hp),
+        h,
+        h,
+        &h1,
+        np,
+        Some(&p.b2),
+        relu,
+    );
+    let heads_t = weight_transposed(&p.wh, wp);
+    let mut heads = block_product(&heads_t, 3 * k, h, &h2, np, Some(&p.bh), |v| v);
     let mut sig = sigmoid.then(|| vec![0.0f32; k * np]);
     softplus_in_place(
         &mut heads[k * np..2 * k * np],
@@ -667,7 +693,6 @@ impl pulp::WithSimd for BackwardTask<'_, '_> {
                 }
             }
         };
-        let no_bias = vec![0.0f32; hp.max(padded(d))];
         let (wh, bh) = match &g {
             Some(g) => {
                 let mut h2g = h2.clone();
@@ -680,20 +705,20 @@ impl pulp::WithSimd for BackwardTask<'_, '_> {
             None => (dots(simd, &h2, h, &dz, 3 * k, np), row_sums(&dz, 3 * k, np)),
         };
         // `dh2^T = Wh dz^T`: `A = Wh` row-major.
-        let mut dh2 = rows_product(&p.wh, wp, h, 3 * k, &dz, np, &no_bias);
+        let mut dh2 = block_product(&weight(&p.wh, wp), h, 3 * k, &dz, np, None, |v| v);
         if let Some(g) = &g {
             scale_columns(&mut dh2, g);
         }
         relu_mask(&mut dh2, &h2);
         let w2 = dots(simd, &h1, h, &dh2, h, np);
         let b2 = row_sums(&dh2, h, np);
-        let mut dh1 = rows_product(&p.w2, hp, h, h, &dh2, np, &no_bias);
+        let mut dh1 = block_product(&weight(&p.w2, hp), h, h, &dh2, np, None, |v| v);
         relu_mask(&mut dh1, &h1);
         let x = inputs_of(net, first, n, np);
         let w1 = dots(simd, &x, d, &dh1, h, np);
         let b1 = row_sums(&dh1, h, np);
         if let Some(dx) = self.dx {
-            let dxt = rows_product(&p.w1, hp, d, h, &dh1, np, &no_bias);
+            let dxt = block_product(&weight(&p.w1, hp), d, h, &dh1, np, None, |v| v);
             for (r, row) in dx.chunks_exact_mut(d).enumerate() {
                 for (j, v) in row.iter_mut().enumerate() {
                     *v = dxt[j * np + r];
@@ -709,35 +734,4 @@ impl pulp::WithSimd for BackwardTask<'_, '_> {
             bh,
         }
     }
-}
-
-/// `W B` for `W` `[rows, k]` packed with row stride `w_stride` (zero padded to a multiple of
-/// [`LANES`] rows) and `B` `[k, np]`: `[rows, np]`.
-#[inline(always)]
-fn rows_product(
-    w: &[f32],
-    w_stride: usize,
-    rows: usize,
-    k: usize,
-    b: &[f32],
-    np: usize,
-    bias: &[f32],
-) -> Vec<f32> {
-    let mut out = vec![0.0f32; rows * np];
-    let a = Strided {
-        data: w,
-        row_stride: w_stride,
-        col_stride: 1,
-    };
-    let zero = vec![0.0f32; np];
-    product(&a, rows, k, b, np, &zero, |r, c0, vals| {
-        let bias = bias[r];
-        for (o, &v) in out[r * np + c0..r * np + c0 + vals.len()]
-            .iter_mut()
-            .zip(vals)
-        {
-            *o = v + bias;
-        }
-    });
-    out
 }
