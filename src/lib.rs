@@ -41,17 +41,22 @@ pub use burn;
 pub use inferrs_distributions as distributions;
 pub use inferrs_distributions::{
     Bernoulli, Beta, Bijector, Binomial, Categorical, Cauchy, Deterministic, Dirichlet, DistError,
-    Distribution, Exponential, Gamma, Geometric, HalfNormal, InverseGamma, Laplace, LogNormal,
-    Logistic, MixtureGaussian, MultivariateNormalDiag, MultivariateNormalTriL, NegativeBinomial,
-    Normal, Param, Poisson, Probs, ScaleTril, StudentT, Support, Uniform,
+    Distribution, Exponential, Gamma, Geometric, HalfCauchy, HalfNormal, HalfStudentT,
+    InverseGamma, Laplace, LogNormal, Logistic, MixtureGaussian, MultivariateNormalDiag,
+    MultivariateNormalTriL, NegativeBinomial, Normal, Param, Poisson, Probs, ScaleTril, StudentT,
+    Support, Uniform,
 };
 pub use inferrs_graph::{Graph, GraphError, Node, NodeKind};
 pub use inferrs_macros::{datamodel, probmodel, qmodel};
 pub use inferrs_vi::{
-    Array, AutoDelta, AutoMultivariateNormal, AutoNormal, Column, Ctx, DEFAULT_LR, Data, Draws,
-    Error, FitReport, Guide, GuideDraw, GuideTrace, IntoColumn, LatentSite, LogProbs, Model,
-    Optimizer, Parameter, Predictive, QModel, Schedule, Site, Summary, VI, sigmoid, softplus,
+    Array, AutoDelta, AutoMultivariateNormal, AutoNormal, Batch, Column, DEFAULT_LR, Data,
+    DataSource, Draws, Elbo, Error, FitReport, Guide, IntoColumn, LogProbs, Model, Optimizer,
+    Parameter, Predictive, QModel, RenyiElbo, Schedule, Summary, Svi, TraceElbo,
+    TraceMeanFieldElbo, VI, sigmoid, softplus,
 };
+/// For people extending the library: the context, its handlers and traces
+/// (`runtime`), guides' building blocks (`guide`), and the inference layer (`infer`).
+pub use inferrs_vi::{guide, infer, runtime};
 
 /// What most programs import: `use inferrs::prelude::*;`.
 pub mod prelude {
@@ -59,10 +64,10 @@ pub mod prelude {
     pub use crate::{
         AutoDelta, AutoMultivariateNormal, AutoNormal, Bernoulli, Beta, Binomial, Categorical,
         Cauchy, Data, Deterministic, Dirichlet, Error, Exponential, FitReport, Gamma, Geometric,
-        HalfNormal, InverseGamma, Laplace, LogNormal, Logistic, MixtureGaussian,
-        MultivariateNormalDiag, MultivariateNormalTriL, NegativeBinomial, Normal, Optimizer,
-        Parameter, Poisson, Probs, Schedule, StudentT, Uniform, VI, datamodel, probmodel, qmodel,
-        sigmoid, softplus,
+        HalfCauchy, HalfNormal, HalfStudentT, InverseGamma, Laplace, LogNormal, Logistic,
+        MixtureGaussian, MultivariateNormalDiag, MultivariateNormalTriL, NegativeBinomial, Normal,
+        Optimizer, Parameter, Poisson, Probs, RenyiElbo, Schedule, StudentT, Svi, TraceElbo,
+        TraceMeanFieldElbo, Uniform, VI, datamodel, probmodel, qmodel, sigmoid, softplus,
     };
     pub use burn::tensor::{Device, Tensor};
 }
@@ -73,5 +78,6 @@ pub mod __private {
     pub use burn;
     pub use inferrs_distributions::FromArgs;
     pub use inferrs_graph::Graph;
-    pub use inferrs_vi::{Ctx, Model, Parameter, QModel};
+    pub use inferrs_vi::runtime::Ctx;
+    pub use inferrs_vi::{Model, Parameter, QModel};
 }

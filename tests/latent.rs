@@ -66,7 +66,7 @@ fn posterior_wb(model_summaries: (Summary, Summary), post: &Conjugate, full: boo
 fn summaries<P, F>(model: &inferrs::Model<P, F>) -> (Summary, Summary)
 where
     P: burn::module::Module,
-    F: Fn(&P, &mut inferrs::Ctx<'_>) -> Result<(), Error>,
+    F: Fn(&P, &mut inferrs::runtime::Ctx<'_>) -> Result<(), Error>,
 {
     let draws = model.posterior(["w", "b"]).unwrap().sample_n(4000).unwrap();
     (draws["w"].summary(), draws["b"].summary())

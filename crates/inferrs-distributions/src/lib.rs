@@ -30,6 +30,7 @@ mod discrete;
 mod error;
 mod fused;
 mod gamma;
+mod kl;
 mod math;
 mod mixture;
 mod multivariate;
@@ -47,6 +48,7 @@ pub use discrete::{Bernoulli, Binomial, Categorical, Geometric, NegativeBinomial
 pub use error::DistError;
 pub use fused::{fused_kernels_available, softplus_with_floor};
 pub use gamma::{Beta, Dirichlet, Gamma, InverseGamma};
+pub use kl::{AsAny, Kl, kl_divergence};
 pub use math::logsumexp;
 pub use mixture::{MixtureGaussian, MixtureParams, Probs};
 pub use multivariate::{MultivariateNormalDiag, MultivariateNormalTriL, ScaleTril};
@@ -54,7 +56,8 @@ pub use normal::Normal;
 pub use param::Param;
 pub use support::Support;
 pub use univariate::{
-    Cauchy, Exponential, HalfNormal, Laplace, LogNormal, Logistic, StudentT, Uniform,
+    Cauchy, Exponential, HalfCauchy, HalfNormal, HalfStudentT, Laplace, LogNormal, Logistic,
+    StudentT, Uniform,
 };
 
 use burn::tensor::{Device, Tensor};
@@ -64,7 +67,7 @@ use burn::tensor::{Device, Tensor};
 pub type Rng = rand::rngs::StdRng;
 
 /// A batch of probability distributions over rows of values.
-pub trait Distribution: std::fmt::Debug {
+pub trait Distribution: std::fmt::Debug + AsAny {
     /// Name of the family, e.g. `"Normal"`.
     fn name(&self) -> &'static str;
 
@@ -131,16 +134,11 @@ pub trait Distribution: std::fmt::Debug {
     /// The set of values with positive density.
     fn support(&self) -> Support;
 
-    /// This distribution as a [`Normal`], when it is one: the ELBO uses it for the closed-form
-    /// KL divergence between Normal q and p sites.
-    fn as_normal(&self) -> Option<&Normal> {
-        None
-    }
-
     /// The mean, per row and event element.
     ///
     /// Differentiable in tensor parameters. Where the mean does not exist (a Cauchy, a
-    /// Student t with `df <= 1`) the entries are NaN.
+    /// Student t with `df <= 1`) the entries are NaN; where it is infinite (a half-Cauchy, a
+    /// half-Student t with `df <= 1`) they are `inf`.
     ///
     /// # Shapes
     ///

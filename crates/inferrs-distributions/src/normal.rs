@@ -168,10 +168,6 @@ impl Distribution for Normal {
         Support::Real
     }
 
-    fn as_normal(&self) -> Option<&Normal> {
-        Some(self)
-    }
-
     fn mean(&self, device: &Device) -> Tensor<2> {
         self.loc.to_tensor_as(device, [self.rows, self.cols])
     }

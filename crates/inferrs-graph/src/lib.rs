@@ -1,8 +1,9 @@
 //! The dependency graph of an inferrs model.
 //!
-//! A model is a list of declarations in order: trainable parameters (`nn = MixtureNet::new(..)`)
-//! and random variables (`y ~ MixtureGaussian(nn(x))`). Each declaration names the earlier
-//! declarations it uses: its parents. [`Graph`] keeps the nodes in declaration order, refuses a
+//! A model is a list of declarations in order: trainable parameters (`nn = MixtureNet::new(..)`),
+//! random variables (`y ~ MixtureGaussian(nn(x))`) and inputs (`input sigma;`, a data column the
+//! model reads but does not model). Each declaration names the earlier declarations it uses: its
+//! parents. [`Graph`] keeps the nodes in declaration order, refuses a
 //! duplicate name or a parent that is not yet declared, and so is acyclic by construction: the
 //! declaration order is a topological order.
 //!
@@ -18,10 +19,12 @@
 //!
 //! let mut g = Graph::new();
 //! g.add_parameter("nn", &[])?;
+//! g.add_input("sigma")?;
 //! g.add_random("x", "Normal", &[], true)?;
-//! g.add_random("y", "MixtureGaussian", &["nn", "x"], true)?;
+//! g.add_random("y", "MixtureGaussian", &["nn", "x", "sigma"], true)?;
 //! assert_eq!(g.children("x").unwrap(), ["y"]);
-//! assert_eq!(g.order(), ["nn", "x", "y"]);
+//! assert_eq!(g.order(), ["nn", "sigma", "x", "y"]);
+//! assert!(g.is_input("sigma") && !g.is_random("sigma"));
 //! # Ok::<(), inferrs_graph::GraphError>(())
 //! ```
 
@@ -40,6 +43,10 @@ pub enum NodeKind {
         /// The distribution's name as written, last path segment only (`"Normal"`).
         distribution: String,
     },
+    /// An input (`input name;`): a data column the model reads, one value per row, but does not
+    /// model. It is not a random variable: it has no distribution and no parents, and it is
+    /// always local.
+    Input,
 }
 
 /// One declaration of a model, with its edges.
@@ -47,14 +54,15 @@ pub enum NodeKind {
 pub struct Node {
     /// The declared name.
     pub name: String,
-    /// Parameter or random variable.
+    /// Parameter, random variable or input.
     pub kind: NodeKind,
     /// The earlier declarations this one uses, without repetition, in order of first use.
     pub parents: Vec<String>,
     /// The later declarations that use this one, in declaration order.
     pub children: Vec<String>,
     /// `true` for a random variable with one value per row of the data (declared in a
-    /// `datamodel` block); `false` for a global one and for parameters.
+    /// `datamodel` block) and for an input (a data column); `false` for a global random variable
+    /// and for parameters.
     pub local: bool,
 }
 
@@ -69,11 +77,16 @@ impl Node {
         matches!(self.kind, NodeKind::Parameter)
     }
 
-    /// The distribution's name for a random variable, `None` for a parameter.
+    /// Whether this node is an input (a data column the model reads but does not model).
+    pub fn is_input(&self) -> bool {
+        matches!(self.kind, NodeKind::Input)
+    }
+
+    /// The distribution's name for a random variable, `None` for a parameter or an input.
     pub fn distribution(&self) -> Option<&str> {
         match &self.kind {
             NodeKind::Random { distribution } => Some(distribution),
-            NodeKind::Parameter => None,
+            NodeKind::Parameter | NodeKind::Input => None,
         }
     }
 }
@@ -95,13 +108,21 @@ pub enum GraphError {
         /// The parent that is not (yet) in the graph.
         parent: String,
     },
+    /// An input given parents or not local (only in a deserialised graph: [`Graph::add_input`]
+    /// takes neither).
+    #[error("input `{name}` must be local and have no parents: it is a data column")]
+    InvalidInput {
+        /// The input at fault.
+        name: String,
+    },
 }
 
 /// The nodes of a model in declaration order, with parents and children.
 ///
 /// Every parent is declared before its child, so the graph is acyclic and the declaration order
 /// is a topological order. Deserialisation rebuilds the graph node by node and so enforces the
-/// same rules (children are recomputed from the parents).
+/// same rules (children are recomputed from the parents; an input with parents or not local is
+/// refused, [`GraphError::InvalidInput`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "RawGraph")]
 pub struct Graph {
@@ -120,6 +141,9 @@ impl TryFrom<RawGraph> for Graph {
     fn try_from(raw: RawGraph) -> Result<Self, GraphError> {
         let mut graph = Graph::new();
         for node in raw.nodes.into_values() {
+            if node.is_input() && (!node.parents.is_empty() || !node.local) {
+                return Err(GraphError::InvalidInput { name: node.name });
+            }
             let parents: Vec<&str> = node.parents.iter().map(String::as_str).collect();
             graph.insert(&node.name, node.kind.clone(), &parents, node.local)?;
         }
@@ -168,6 +192,21 @@ impl Graph {
             distribution: distribution.to_owned(),
         };
         self.insert(name, kind, parents, local)
+    }
+
+    /// Declares an input `name` (`input name;`): a data column the model reads, one value per
+    /// row, without modelling it (a covariate, the known `sigma` of eight schools).
+    ///
+    /// An input is local and has no parents; it is not a random variable ([`Graph::is_random`] is
+    /// `false` for it).
+    ///
+    /// # Arguments
+    /// - `name`: a name not yet declared.
+    ///
+    /// # Returns
+    /// [`GraphError::Duplicate`] if `name` is declared; the graph is then unchanged.
+    pub fn add_input(&mut self, name: &str) -> Result<(), GraphError> {
+        self.insert(name, NodeKind::Input, &[], true)
     }
 
     fn insert(
@@ -288,6 +327,11 @@ impl Graph {
         self.nodes.values().filter(|n| n.is_parameter())
     }
 
+    /// The inputs in declaration order.
+    pub fn inputs(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.values().filter(|n| n.is_input())
+    }
+
     /// Whether `name` is a declared random variable.
     pub fn is_random(&self, name: &str) -> bool {
         self.nodes.get(name).is_some_and(Node::is_random)
@@ -298,23 +342,34 @@ impl Graph {
         self.nodes.get(name).is_some_and(Node::is_parameter)
     }
 
+    /// Whether `name` is a declared input.
+    pub fn is_input(&self, name: &str) -> bool {
+        self.nodes.get(name).is_some_and(Node::is_input)
+    }
+
     /// The graph in Graphviz DOT.
     ///
     /// Parameters are boxes labelled with their name, random variables ellipses labelled
-    /// `y ~ MixtureGaussian`; local random variables sit in a cluster labelled `rows` (the plate
-    /// over the rows of the data). Edges go from parent to child. Observed and latent are not known
-    /// here (the data decides at run time), so they are not drawn differently.
+    /// `y ~ MixtureGaussian`, inputs shaded (grey-filled) ellipses labelled with their name (a
+    /// data column, always given, as an observed node is shaded in plate notation); local random
+    /// variables and inputs sit in a cluster labelled `rows` (the plate over the rows of the data).
+    /// Edges go from parent to child. Observed and latent random variables are not known here (the
+    /// data decides at run time), so they are not drawn differently.
     pub fn to_dot(&self) -> String {
         let mut dot = String::from("digraph model {\n");
         let declare = |dot: &mut String, indent: &str, node: &Node| {
             let id = quoted(&node.name);
-            let _ = match node.distribution() {
-                Some(dist) => writeln!(
+            let _ = match &node.kind {
+                NodeKind::Random { distribution } => writeln!(
                     dot,
                     "{indent}{id} [shape=ellipse, label={}];",
-                    quoted(&format!("{} ~ {dist}", node.name))
+                    quoted(&format!("{} ~ {distribution}", node.name))
                 ),
-                None => writeln!(dot, "{indent}{id} [shape=box, label={id}];"),
+                NodeKind::Input => writeln!(
+                    dot,
+                    "{indent}{id} [shape=ellipse, style=filled, fillcolor=lightgrey, label={id}];"
+                ),
+                NodeKind::Parameter => writeln!(dot, "{indent}{id} [shape=box, label={id}];"),
             };
         };
         for node in self.nodes.values().filter(|n| !n.local) {
@@ -474,6 +529,109 @@ mod tests {
         assert!(!dot.contains("cluster"), "{dot}");
         assert!(dot.contains("\"w\" -> \"a\\\"b\";"), "{dot}");
         assert_eq!(Graph::new().to_dot(), "digraph model {\n}\n");
+    }
+
+    /// Eight schools: `sigma` is an input, a data column the model reads.
+    fn eight_schools() -> Graph {
+        let mut g = Graph::new();
+        g.add_random("mu", "Normal", &[], false).unwrap();
+        g.add_random("tau", "HalfNormal", &[], false).unwrap();
+        g.add_input("sigma").unwrap();
+        g.add_random("theta", "Normal", &["mu", "tau"], true)
+            .unwrap();
+        g.add_random("y", "Normal", &["theta", "sigma"], true)
+            .unwrap();
+        g
+    }
+
+    #[test]
+    fn inputs() {
+        let g = eight_schools();
+        assert!(g.is_input("sigma") && g.contains("sigma"));
+        assert!(!g.is_random("sigma") && !g.is_parameter("sigma"));
+        assert!(!g.is_input("y") && !g.is_input("missing"));
+        let sigma = g.node("sigma").unwrap();
+        assert!(sigma.is_input() && !sigma.is_random() && !sigma.is_parameter());
+        assert_eq!(sigma.kind, NodeKind::Input);
+        assert!(sigma.local, "an input is local");
+        assert_eq!(sigma.distribution(), None);
+        assert_eq!(g.parents("sigma").unwrap(), [] as [&str; 0]);
+        assert_eq!(g.children("sigma").unwrap(), ["y"]);
+        assert_eq!(g.parents("y").unwrap(), ["theta", "sigma"]);
+        let inputs: Vec<&str> = g.inputs().map(|n| n.name.as_str()).collect();
+        assert_eq!(inputs, ["sigma"]);
+        let random: Vec<&str> = g.random_variables().map(|n| n.name.as_str()).collect();
+        assert_eq!(random, ["mu", "tau", "theta", "y"]);
+        assert_eq!(g.parameters().count(), 0);
+        assert_eq!(g.order(), ["mu", "tau", "sigma", "theta", "y"]);
+        assert_eq!(mdn().inputs().count(), 0);
+    }
+
+    #[test]
+    fn duplicate_input_is_refused_and_graph_unchanged() {
+        let mut g = eight_schools();
+        let before = g.clone();
+        for name in ["sigma", "mu", "y"] {
+            assert_eq!(
+                g.add_input(name).unwrap_err(),
+                GraphError::Duplicate { name: name.into() }
+            );
+        }
+        assert_eq!(
+            g.add_random("sigma", "Normal", &[], true).unwrap_err(),
+            GraphError::Duplicate {
+                name: "sigma".into()
+            }
+        );
+        assert_eq!(g, before);
+    }
+
+    #[test]
+    fn dot_draws_inputs_shaded_inside_the_plate() {
+        let dot = eight_schools().to_dot();
+        let input =
+            "    \"sigma\" [shape=ellipse, style=filled, fillcolor=lightgrey, label=\"sigma\"];";
+        assert!(dot.contains(input), "{dot}");
+        let plate = dot.find("subgraph cluster_rows {").unwrap();
+        assert!(dot.find(input).unwrap() > plate, "{dot}");
+        assert!(
+            dot.contains("\"mu\" [shape=ellipse, label=\"mu ~ Normal\"];"),
+            "{dot}"
+        );
+        assert!(dot.contains("\"sigma\" -> \"y\";"), "{dot}");
+        assert_eq!(
+            dot.matches("filled").count(),
+            1,
+            "only the input is shaded: {dot}"
+        );
+    }
+
+    #[test]
+    fn serde_round_trip_with_an_input() {
+        let g = eight_schools();
+        let value = serde_json::to_value(&g).unwrap();
+        assert_eq!(value["nodes"]["sigma"]["kind"], "Input");
+        let back: Graph = serde_json::from_value(value).unwrap();
+        assert_eq!(back, g);
+        assert!(back.is_input("sigma"));
+    }
+
+    #[test]
+    fn deserialising_an_invalid_input_fails() {
+        let g = eight_schools();
+        for (field, bad) in [
+            ("parents", serde_json::json!(["mu"])),
+            ("local", serde_json::json!(false)),
+        ] {
+            let mut value = serde_json::to_value(&g).unwrap();
+            value["nodes"]["sigma"][field] = bad;
+            let err = serde_json::from_value::<Graph>(value).unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains("input `sigma` must be local and have no parents"),
+                "{field}: {err}"
+            );
+        }
     }
 
     #[test]

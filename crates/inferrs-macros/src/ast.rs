@@ -4,7 +4,8 @@
 //! model      = { item } ;                            (* at least one statement *)
 //! item       = statement | block ;
 //! block      = "datamodel" "{" { statement } "}" ;   (* at most one; its statements are local *)
-//! statement  = tensor | parameter | random ;
+//! statement  = input | tensor | parameter | random ;
+//! input      = "input" name ";" ;                    (* a data column the model reads, not a random variable *)
 //! tensor     = name "=" parameter_path "(" expression [ "," ] ")" ";" ;   (* a trainable tensor *)
 //! parameter  = name "=" expression ";" ;             (* trainable parameters: a burn Module *)
 //! random     = name "~" path "(" [ arguments ] ")" ";" ;   (* a random variable *)
@@ -14,6 +15,10 @@
 //! parameter_path = path ;                            (* whose last segment is `Parameter` *)
 //! expression = (* any Rust expression *) ;
 //! ```
+//!
+//! `input` is a contextual keyword: a statement is an input when it starts with the identifier
+//! `input` (not `r#input`) followed by another identifier, so a variable may still be called
+//! `input` (`input ~ Normal(0.0, 1.0);`, `input = Net::new();`).
 //!
 //! A model is split into statements at its top-level `;` before each is parsed, so one malformed
 //! statement does not hide the errors of the others, and a statement that runs into the next one
@@ -32,6 +37,9 @@ pub(crate) const FORMS: &str = "`name ~ Distribution(args);` or `name = expressi
 
 /// The keyword of the block of local variables.
 pub(crate) const BLOCK: &str = "datamodel";
+
+/// The contextual keyword of an input statement, `input name;`.
+pub(crate) const INPUT: &str = "input";
 
 /// The message about a `Parameter(..)` call without exactly one argument.
 pub(crate) const PARAMETER_ARITY: &str =
@@ -71,7 +79,7 @@ pub(crate) struct Model {
     pub block: Option<Ident>,
 }
 
-/// One declaration, `name ~ Dist(args)` or `name = expr`, without its `;`.
+/// One declaration, `name ~ Dist(args)`, `name = expr` or `input name`, without its `;`.
 pub(crate) struct Statement {
     /// The declared name.
     pub name: Ident,
@@ -104,6 +112,11 @@ pub(crate) enum Body {
         /// The distribution's arguments.
         args: Punctuated<Expr, Token![,]>,
     },
+    /// `input name`: a data column the model reads, one value per row, but does not model.
+    Input {
+        /// The `input` keyword as written (its span is the user's token).
+        keyword: Ident,
+    },
 }
 
 impl Model {
@@ -134,8 +147,17 @@ impl Parse for Model {
 }
 
 impl Parse for Statement {
-    /// Parses `name ~ Path(args)` or `name = expr`, without the `;`.
+    /// Parses `name ~ Path(args)`, `name = expr` or `input name`, without the `;`.
     fn parse(input: ParseStream) -> syn::Result<Self> {
+        if peek_input(input) {
+            let keyword: Ident = input.parse()?;
+            let name: Ident = input.parse()?;
+            return Ok(Statement {
+                name,
+                body: Body::Input { keyword },
+                in_block: false,
+            });
+        }
         if !input.peek(Ident) {
             return Err(input.error(format!("expected a name: a statement is {FORMS}")));
         }
@@ -162,6 +184,17 @@ impl Parse for Statement {
             in_block: false,
         })
     }
+}
+
+/// Whether `input` starts an input statement: the identifier `input` (not `r#input`) followed by
+/// another identifier. `input ~ ..` and `input = ..` declare a variable called `input`.
+fn peek_input(input: ParseStream) -> bool {
+    input.peek(Ident)
+        && input.peek2(Ident)
+        && input
+            .cursor()
+            .ident()
+            .is_some_and(|(ident, _)| ident == INPUT)
 }
 
 /// `Parameter(init)` as a [`Body::Tensor`], any other expression as a [`Body::Parameter`].
@@ -306,8 +339,8 @@ fn parse_chunk(
             }
             return Ok(());
         }
-        let next_is_statement =
-            input.peek(Ident) && (input.peek2(Token![~]) || input.peek2(Token![=]));
+        let next_is_statement = peek_input(input)
+            || (input.peek(Ident) && (input.peek2(Token![~]) || input.peek2(Token![=])));
         if !next_is_statement {
             let error = input.error("expected `;`: each statement of a model ends with `;`");
             // The rest of the chunk is not a statement: drop it, the error above covers it.
@@ -622,6 +655,73 @@ mod tests {
             names_and_blocks(&model),
             [("nn".to_owned(), false), ("datamodel".to_owned(), false)]
         );
+    }
+
+    #[test]
+    fn parses_inputs() {
+        let model: Model = syn::parse2(quote! {
+            input sigma;
+            datamodel {
+                input r#x;
+                y ~ Normal(0.0, sigma);
+            }
+        })
+        .unwrap();
+        let expected = [("sigma", false), ("r#x", true), ("y", true)];
+        assert_eq!(
+            names_and_blocks(&model),
+            expected.map(|(n, b)| (n.to_owned(), b))
+        );
+        let Body::Input { keyword } = &model.statements[0].body else {
+            panic!("sigma is an input");
+        };
+        assert_eq!(keyword.to_string(), "input");
+        assert!(matches!(model.statements[1].body, Body::Input { .. }));
+    }
+
+    #[test]
+    fn input_is_a_contextual_keyword() {
+        let model: Model = syn::parse2(quote! {
+            input ~ Normal(0.0, 1.0);
+            input = Net::new(input);
+            r#input = 1.0;
+        })
+        .unwrap();
+        assert_eq!(model.statements.len(), 3);
+        assert!(matches!(model.statements[0].body, Body::Random { .. }));
+        assert!(matches!(model.statements[1].body, Body::Parameter { .. }));
+        assert!(matches!(model.statements[2].body, Body::Parameter { .. }));
+        assert_eq!(model.statements[0].name.to_string(), "input");
+        // `r#input` is the identifier, not the keyword.
+        let form = format!("a statement is {FORMS}");
+        assert_eq!(
+            messages(quote! { r#input sigma; }),
+            [format!("expected `~` or `=` after `r#input`: {form}")]
+        );
+        assert_eq!(
+            messages(quote! { input; }),
+            [format!("expected `~` or `=` after `input`: {form}")]
+        );
+    }
+
+    #[test]
+    fn inputs_and_missing_semicolons() {
+        let missing = "expected `;`: each statement of a model ends with `;`";
+        let (model, error) = Model::parse_partial(quote! {
+            x ~ Normal(0.0, 1.0)
+            input sigma
+            y ~ Normal(x, sigma);
+        });
+        let names: Vec<String> = model
+            .statements
+            .iter()
+            .map(|s| s.name.to_string())
+            .collect();
+        assert_eq!(names, ["x", "sigma", "y"]);
+        let found: Vec<String> = error.unwrap().into_iter().map(|e| e.to_string()).collect();
+        assert_eq!(found, [missing, missing]);
+        assert_eq!(messages(quote! { input sigma + 1.0; }), [missing]);
+        assert_eq!(messages(quote! { input sigma }), [missing]);
     }
 
     #[test]

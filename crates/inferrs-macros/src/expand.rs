@@ -21,7 +21,8 @@
 //! `probmodel!` expands the same way, a global random variable to `__inferrs_ctx.sample_global`;
 //! `qmodel!` calls `QModel::new` instead of `Model::new`. A parameter tensor `w = Parameter(init)`
 //! is a field built by `Parameter::new(init)`, and each inline `Parameter(init)` of a random
-//! variable's arguments a field `__inferrs_pN` of its own.
+//! variable's arguments a field `__inferrs_pN` of its own. An input `input sigma;` reads its data
+//! column, `let sigma = __inferrs_ctx.input("sigma")?;`, and is a node `add_input("sigma")`.
 //!
 //! The user's names, paths and expressions keep their spans, so rustc's own errors (an unknown
 //! name, a distribution without a `FromArgs` impl for these arguments) land on the user's tokens;
@@ -131,6 +132,11 @@ fn expand(model: &Model, graph: &Graph, mac: Macro) -> TokenStream {
                     let #name = #ctx_ident.#sample(#site, #from_args(#tuple))?;
                 });
             }
+            Body::Input { .. } => {
+                let site = LitStr::new(&name.unraw().to_string(), name.span());
+                let input = Ident::new("input", Span::call_site());
+                inside.push(quote! { let #name = #ctx_ident.#input(#site)?; });
+            }
         }
     }
     let names = model.statements.iter().map(|s| &s.name);
@@ -183,6 +189,9 @@ fn graph_builder(graph: &Graph, mac: Macro) -> TokenStream {
                         .expect(#validated);
                 }
             }
+            NodeKind::Input => quote! {
+                #g.add_input(#name).expect(#validated);
+            },
         }
     });
     quote! {
@@ -497,6 +506,105 @@ mod tests {
             },
         );
         assert!(!expanded.contains("sample_global"), "{expanded}");
+    }
+
+    #[test]
+    fn expands_the_inputs_of_eight_schools() {
+        let expanded = model(
+            quote! {
+                mu ~ Normal(0.0, 5.0);
+                tau ~ HalfNormal(5.0);
+                datamodel {
+                    input sigma;
+                    theta ~ Normal(mu, tau);
+                    y ~ Normal(theta, sigma);
+                }
+            },
+            Macro::Probmodel,
+        );
+        let expected = quote! {
+            {
+                use ::inferrs::__private::burn;
+                #[derive(burn::module::Module, Debug)]
+                struct __InferrsParams {}
+                let __inferrs_graph = {
+                    let mut __inferrs_g = ::inferrs::__private::Graph::new();
+                    __inferrs_g.add_random("mu", "Normal", &[], false).expect("validated by probmodel!");
+                    __inferrs_g.add_random("tau", "HalfNormal", &[], false)
+                        .expect("validated by probmodel!");
+                    __inferrs_g.add_input("sigma").expect("validated by probmodel!");
+                    __inferrs_g.add_random("theta", "Normal", &["mu", "tau"], true)
+                        .expect("validated by probmodel!");
+                    __inferrs_g.add_random("y", "Normal", &["theta", "sigma"], true)
+                        .expect("validated by probmodel!");
+                    __inferrs_g
+                };
+                ::inferrs::__private::Model::new(
+                    __inferrs_graph,
+                    __InferrsParams {},
+                    move |__inferrs_params: &__InferrsParams,
+                          __inferrs_ctx: &mut ::inferrs::__private::Ctx<'_>|
+                          -> ::core::result::Result<(), ::inferrs::Error> {
+                        let mu = __inferrs_ctx.sample_global(
+                            "mu",
+                            <Normal as ::inferrs::__private::FromArgs<_>>::from_args((0.0, 5.0,))
+                        )?;
+                        let tau = __inferrs_ctx.sample_global(
+                            "tau",
+                            <HalfNormal as ::inferrs::__private::FromArgs<_>>::from_args((5.0,))
+                        )?;
+                        let sigma = __inferrs_ctx.input("sigma")?;
+                        let theta = __inferrs_ctx.sample(
+                            "theta",
+                            <Normal as ::inferrs::__private::FromArgs<_>>::from_args(
+                                (mu.clone(), tau.clone(),)
+                            )
+                        )?;
+                        let y = __inferrs_ctx.sample(
+                            "y",
+                            <Normal as ::inferrs::__private::FromArgs<_>>::from_args(
+                                (theta.clone(), sigma.clone(),)
+                            )
+                        )?;
+                        let _ = (&mu, &tau, &sigma, &theta, &y,);
+                        ::core::result::Result::Ok(())
+                    },
+                )
+            }
+        };
+        assert_eq!(normalise(expanded), normalise(expected));
+    }
+
+    #[test]
+    fn inputs_in_datamodel_and_qmodel() {
+        for (mac, tokens) in [
+            (
+                Macro::Datamodel,
+                quote! { input r#x; y ~ Normal(nn(x), 1.0); },
+            ),
+            (
+                Macro::Qmodel,
+                quote! { datamodel { input r#x; y ~ Normal(nn(x), 1.0); } },
+            ),
+        ] {
+            let validated = format!("validated by {}", mac.name());
+            let expanded = model(tokens, mac).to_string();
+            has(&expanded, quote!(let r#x = __inferrs_ctx.input("x")?;));
+            has(
+                &expanded,
+                quote!(__inferrs_g.add_input("x").expect(#validated);),
+            );
+            has(&expanded, quote!(from_args((nn(x.clone()), 1.0,))));
+            has(&expanded, constructor(mac));
+        }
+        // An input outside the block of a probmodel expands to the fallback.
+        let expanded = model(
+            quote! { input s; datamodel { y ~ Normal(0.0, s); } },
+            Macro::Probmodel,
+        )
+        .to_string();
+        assert_eq!(expanded.matches("compile_error").count(), 1, "{expanded}");
+        assert!(!expanded.contains("add_input"), "{expanded}");
     }
 
     #[test]

@@ -27,6 +27,11 @@ use crate::ast::Macro;
 ///     x ~ Normal(1.0, 1.0);                     // a random variable
 ///     y ~ MixtureGaussian(nn(x));               // `nn(x)` calls `nn.forward(x)`
 /// };
+///
+/// let regression = datamodel! {
+///     input x;                                  // a data column, not a random variable
+///     y ~ Normal(x * 2.0, 1.0);
+/// };
 /// ```
 ///
 /// - `name = expression;` declares parameters, evaluated once before the model runs; the
@@ -37,10 +42,15 @@ use crate::ast::Macro;
 ///   names: a random variable is a `Tensor<2>` (cloned at each use), a parameter is a reference to
 ///   its module, and calling a parameter, `nn(a, b)`, calls `nn.forward(a, b)`. An inline
 ///   `Parameter(init)` in the arguments is a trainable tensor of its own.
+/// - `input name;` declares an input: a data column that the model reads but does not model (a
+///   covariate). Later arguments use it as a random variable, a `Tensor<2>` cloned at each use;
+///   every run reads it from the data (`Error::MissingInput` when the data lacks it). `input` is a
+///   contextual keyword: `input ~ ..` and `input = ..` declare a variable called `input`.
 ///
 /// Whether a random variable is observed or latent is decided at run time by the data given.
 /// A duplicate name, a use before the declaration, a declaration using itself, calling a random
-/// variable, a malformed statement and an empty model are compile errors at the offending token.
+/// variable or an input, a parameter using a random variable or an input, a malformed statement
+/// and an empty model are compile errors at the offending token.
 /// A `datamodel { .. }` block is an error here: use [`probmodel!`] for global variables.
 ///
 /// It expands to a `::inferrs::__private::Model`.
@@ -59,12 +69,23 @@ pub fn datamodel(input: TokenStream) -> TokenStream {
 ///         y ~ Normal(w * x, 1.0);
 ///     }
 /// };
+///
+/// let eight_schools = probmodel! {
+///     mu ~ Normal(0.0, 5.0);
+///     tau ~ HalfNormal(5.0);
+///     datamodel {
+///         input sigma;                   // a data column, not a random variable
+///         theta ~ Normal(mu, tau);
+///         y ~ Normal(theta, sigma);
+///     }
+/// };
 /// ```
 ///
 /// The statements are those of [`datamodel!`]. The random variables outside the one
 /// `datamodel { .. }` block are global (`ctx.sample_global`), those inside are local
-/// (`ctx.sample`); a global one cannot use a local one. Names inside and outside the block share
-/// one namespace.
+/// (`ctx.sample`); a global one cannot use a local one nor an input. An input (`input name;`)
+/// is a data column, one value per row: it is declared inside the `datamodel { .. }` block (outside
+/// it, a compile error at `input`). Names inside and outside the block share one namespace.
 ///
 /// It expands to a `::inferrs::__private::Model`.
 #[proc_macro]
@@ -83,7 +104,8 @@ pub fn probmodel(input: TokenStream) -> TokenStream {
 /// };
 /// ```
 ///
-/// The grammar and the global/local rule are those of [`probmodel!`].
+/// The grammar and the global/local rule are those of [`probmodel!`]; an amortised q-model reads
+/// inputs too, declared as `input name;` in its `datamodel { .. }` block.
 ///
 /// It expands to a `::inferrs::__private::QModel`.
 #[proc_macro]

@@ -2,7 +2,7 @@
 //!
 //! A use is a path expression of one plain identifier (`x`, not `a::x` nor `x::<T>`) that is not
 //! bound by an enclosing closure's parameters. Rewrites, each keeping the user's spans:
-//! - a random variable `x` becomes `x.clone()` (a tensor, usable several times);
+//! - a random variable or an input `x` becomes `x.clone()` (a tensor, usable several times);
 //! - a call `nn(a, b)` of a parameter becomes `nn.forward(a, b)`, its arguments rewritten;
 //! - a bare parameter `nn` stays as it is (a reference to the module);
 //! - a parameter tensor `w = Parameter(init)` becomes `w.val()` (a `Tensor<2>`);
@@ -31,6 +31,8 @@ pub(crate) enum Kind {
     Tensor,
     /// `name ~ Dist(args)`.
     Random,
+    /// `input name`: a data column, a `Tensor<2>` as a random variable is.
+    Input,
 }
 
 /// One use of a model name in an expression.
@@ -203,7 +205,7 @@ impl VisitMut for Rewriter<'_> {
                 if let Some((ident, name, kind)) = self.model_name(path) {
                     self.record(&ident, name, false);
                     match kind {
-                        Kind::Random => *expr = method_of(&ident, "clone"),
+                        Kind::Random | Kind::Input => *expr = method_of(&ident, "clone"),
                         Kind::Tensor => *expr = method_of(&ident, "val"),
                         Kind::Parameter => {}
                     }
@@ -299,6 +301,7 @@ mod tests {
             ("w_loc", Kind::Tensor),
             ("x", Kind::Random),
             ("y", Kind::Random),
+            ("scale", Kind::Input),
         ]
         .into_iter()
         .map(|(n, k)| (n.to_owned(), k))
@@ -351,6 +354,33 @@ mod tests {
         let (code, uses) = rewritten(syn::parse_quote!(x(y)));
         assert_eq!(code, quote!(x(y.clone())).to_string());
         assert_eq!(uses, [("x".to_owned(), true), ("y".to_owned(), false)]);
+    }
+
+    #[test]
+    fn inputs_are_cloned_like_random_variables() {
+        let (code, uses) = rewritten(syn::parse_quote!(nn(scale) * scale + S { scale }.f()));
+        assert_eq!(
+            code,
+            quote!(
+                nn.forward(scale.clone()) * scale.clone()
+                    + S {
+                        scale: scale.clone()
+                    }
+                    .f()
+            )
+            .to_string()
+        );
+        let expected = [
+            ("nn", true),
+            ("scale", false),
+            ("scale", false),
+            ("scale", false),
+        ];
+        assert_eq!(uses, expected.map(|(n, c)| (n.to_owned(), c)));
+        // A called input is reported (by validation), not rewritten.
+        let (code, uses) = rewritten(syn::parse_quote!(scale(x)));
+        assert_eq!(code, quote!(scale(x.clone())).to_string());
+        assert_eq!(uses, [("scale".to_owned(), true), ("x".to_owned(), false)]);
     }
 
     #[test]

@@ -4,11 +4,14 @@
 //! - a duplicate name, at the second declaration's name;
 //! - a name used before its declaration, at the use;
 //! - a declaration using itself, at the use;
-//! - a random variable or a parameter tensor called as if it were a network, at the name;
+//! - a random variable, an input or a parameter tensor called as if it were a network, at the
+//!   name;
 //! - a parameter expression, or the initial value of an inline `Parameter(init)`, using a random
-//!   variable (parameters are built once, before the model runs, when no random variable has a
+//!   variable or an input (parameters are built once, before the model runs, when neither has a
 //!   value), at the use;
-//! - a global random variable using a local one, at the use;
+//! - a global random variable using a local one or an input, at the use;
+//! - an input outside the `datamodel { .. }` block of `probmodel!` or `qmodel!` (an input is a
+//!   data column, one value per row), at `input`;
 //! - a `Parameter(..)` nested in a parameter's expression, inside a closure, or without exactly
 //!   one argument, at `Parameter`;
 //! - a `datamodel { .. }` block in `datamodel!`, at the block's keyword (the other block errors
@@ -24,7 +27,7 @@ use inferrs_graph::{Graph, GraphError};
 use proc_macro2::Span;
 use syn::ext::IdentExt as _;
 
-use crate::ast::{BLOCK, Body, FORMS, Macro, Model, Statement};
+use crate::ast::{BLOCK, Body, FORMS, INPUT, Macro, Model, Statement};
 use crate::rewrite::{self, Context, Kind, Rewritten, Use};
 
 /// The kind of every name the model declares (the first declaration of a duplicate).
@@ -35,6 +38,7 @@ pub(crate) fn kinds(model: &Model) -> HashMap<String, Kind> {
             Body::Parameter { .. } => Kind::Parameter,
             Body::Tensor { .. } => Kind::Tensor,
             Body::Random { .. } => Kind::Random,
+            Body::Input { .. } => Kind::Input,
         };
         kinds
             .entry(statement.name.unraw().to_string())
@@ -58,6 +62,12 @@ pub(crate) fn uses(statement: &Statement, kinds: &HashMap<String, Kind>) -> Rewr
             let mut args: Vec<syn::Expr> = args.iter().cloned().collect();
             rewrite::rewrite(&mut args, kinds, Context::Random { first: 0 })
         }
+        // No expression: no use.
+        Body::Input { .. } => Rewritten {
+            uses: Vec::new(),
+            hoisted: Vec::new(),
+            errors: Vec::new(),
+        },
     }
 }
 
@@ -99,25 +109,39 @@ pub(crate) fn validate(
     let kinds = kinds(model);
     for statement in &model.statements {
         let name = statement.name.unraw().to_string();
-        let is_parameter = !matches!(statement.body, Body::Random { .. });
-        let global_random = !is_parameter && !is_local(statement, mac);
+        if let Body::Input { keyword } = &statement.body
+            && !mac.all_local()
+            && !statement.in_block
+        {
+            errors.push(input_outside_block(&name, keyword, mac));
+        }
+        let is_parameter = matches!(statement.body, Body::Parameter { .. } | Body::Tensor { .. });
+        let global_random =
+            matches!(statement.body, Body::Random { .. }) && !is_local(statement, mac);
         let found = uses(statement, &kinds);
         errors.extend(found.errors);
         let mut parents: Vec<String> = Vec::new();
         for used in found.uses {
             if graph.contains(&used.name) {
-                let random = graph.is_random(&used.name);
+                // A random variable or an input: a value only while the model runs.
+                let what = if graph.is_random(&used.name) {
+                    Some("random variable")
+                } else if graph.is_input(&used.name) {
+                    Some("input")
+                } else {
+                    None
+                };
                 let local = graph.node(&used.name).is_some_and(|node| node.local);
-                if used.called && random {
-                    errors.push(called_random(&used));
+                if let (true, Some(what)) = (used.called, what) {
+                    errors.push(called_value(&used, what));
                 } else if used.called && kinds.get(&used.name) == Some(&Kind::Tensor) {
                     errors.push(called_tensor(&used));
-                } else if is_parameter && random {
-                    errors.push(parameter_uses_random(&name, &used));
-                } else if used.in_init && random {
-                    errors.push(init_uses_random(&used));
-                } else if global_random && random && local {
-                    errors.push(global_uses_local(&name, &used));
+                } else if let (true, Some(what)) = (is_parameter, what) {
+                    errors.push(parameter_uses_random(&name, &used, what));
+                } else if let (true, Some(what)) = (used.in_init, what) {
+                    errors.push(init_uses_random(&used, what));
+                } else if let (true, Some(what), true) = (global_random, what, local) {
+                    errors.push(global_uses_local(&name, &used, what));
                 }
                 if !parents.contains(&used.name) {
                     parents.push(used.name);
@@ -132,6 +156,7 @@ pub(crate) fn validate(
         let parents: Vec<&str> = parents.iter().map(String::as_str).collect();
         let added = match &statement.body {
             Body::Parameter { .. } | Body::Tensor { .. } => graph.add_parameter(&name, &parents),
+            Body::Input { .. } => graph.add_input(&name),
             Body::Random { distribution, .. } => graph.add_random(
                 &name,
                 &distribution_name(distribution),
@@ -146,13 +171,33 @@ pub(crate) fn validate(
     (graph, errors)
 }
 
-fn called_random(used: &Use) -> syn::Error {
+/// `what`: "random variable" or "input".
+fn called_value(used: &Use, what: &str) -> syn::Error {
     let message = format!(
-        "`{0}` is a random variable and cannot be called: only parameters (`nn = expression;`) \
+        "`{0}` is {1} {what} and cannot be called: only parameters (`nn = expression;`) \
          are called, as `nn({0})` for `nn.forward({0})`",
-        used.name
+        used.name,
+        article(what),
     );
     syn::Error::new(used.ident.span(), message)
+}
+
+/// "a" or "an" before `word`.
+fn article(word: &str) -> &'static str {
+    if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
+}
+
+fn input_outside_block(name: &str, keyword: &syn::Ident, mac: Macro) -> syn::Error {
+    let message = format!(
+        "an input must be declared inside the `{BLOCK} {{ .. }}` block of `{}`: `{name}` is a \
+         data column, one value per row (move `{INPUT} {name};` into the block)",
+        mac.name()
+    );
+    syn::Error::new(keyword.span(), message)
 }
 
 fn called_tensor(used: &Use) -> syn::Error {
@@ -164,27 +209,33 @@ fn called_tensor(used: &Use) -> syn::Error {
     syn::Error::new(used.ident.span(), message)
 }
 
-fn parameter_uses_random(name: &str, used: &Use) -> syn::Error {
+fn parameter_uses_random(name: &str, used: &Use, what: &str) -> syn::Error {
     let message = format!(
-        "parameter `{name}` cannot use the random variable `{}`: parameters are built once, \
+        "parameter `{name}` cannot use the {what} `{}`: parameters are built once, \
          before the model runs",
         used.name
     );
     syn::Error::new(used.ident.span(), message)
 }
 
-fn init_uses_random(used: &Use) -> syn::Error {
+fn init_uses_random(used: &Use, what: &str) -> syn::Error {
     let message = format!(
-        "`Parameter(..)` cannot use the random variable `{}`: parameters are built once, \
+        "`Parameter(..)` cannot use the {what} `{}`: parameters are built once, \
          before the model runs",
         used.name
     );
     syn::Error::new(used.ident.span(), message)
 }
 
-fn global_uses_local(name: &str, used: &Use) -> syn::Error {
+/// `what`: "random variable" (a local one) or "input".
+fn global_uses_local(name: &str, used: &Use, what: &str) -> syn::Error {
+    let what = if what == "input" {
+        what
+    } else {
+        "local variable"
+    };
     let message = format!(
-        "global `{name}` cannot use the local variable `{0}`: `{name}` has one value for all \
+        "global `{name}` cannot use the {what} `{0}`: `{name}` has one value for all \
          rows, `{0}` one value per row (move `{name}` into the `{BLOCK} {{ .. }}` block to make it local)",
         used.name
     );
@@ -480,6 +531,121 @@ mod tests {
                 datamodel { x ~ Normal(0.0, 1.0); }
             },
         );
+        assert_eq!(
+            errors,
+            ["duplicate name `x`: `x` is already declared in this model"]
+        );
+    }
+
+    #[test]
+    fn inputs_are_local_values_in_every_macro() {
+        for (mac, block) in [
+            (Macro::Datamodel, false),
+            (Macro::Probmodel, true),
+            (Macro::Qmodel, true),
+        ] {
+            let statements = quote! {
+                input sigma;
+                theta ~ Normal(0.0, 1.0);
+                y ~ Normal(theta, sigma * 2.0 + sigma);
+                nn = Net::new(input);
+            };
+            let tokens = if block {
+                quote! { mu ~ Normal(0.0, 5.0); datamodel { #statements } }
+            } else {
+                quote! { mu ~ Normal(0.0, 5.0); #statements }
+            };
+            let (graph, errors) = check_as(mac, tokens);
+            assert!(errors.is_empty(), "{mac:?}: {errors:?}");
+            assert_eq!(graph.order(), ["mu", "sigma", "theta", "y", "nn"]);
+            assert!(graph.is_input("sigma") && !graph.is_random("sigma"));
+            assert!(graph.node("sigma").unwrap().local);
+            assert_eq!(graph.parents("y").unwrap(), ["theta", "sigma"]);
+            assert_eq!(graph.parents("sigma").unwrap(), [] as [&str; 0]);
+            assert_eq!(
+                graph.parents("nn").unwrap(),
+                [] as [&str; 0],
+                "`input` here is an outer variable"
+            );
+        }
+    }
+
+    #[test]
+    fn a_variable_may_be_called_input() {
+        let (graph, errors) = check(quote! {
+            input ~ Normal(0.0, 1.0);
+            y ~ Normal(input, 1.0);
+        });
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(graph.is_random("input"));
+        assert_eq!(graph.parents("y").unwrap(), ["input"]);
+    }
+
+    #[test]
+    fn an_input_outside_the_block_is_an_error() {
+        for mac in [Macro::Probmodel, Macro::Qmodel] {
+            let (graph, errors) = check_as(
+                mac,
+                quote! {
+                    mu ~ Normal(0.0, 5.0);
+                    input sigma;
+                    datamodel { y ~ Normal(mu, sigma); }
+                },
+            );
+            assert_eq!(
+                errors,
+                [format!(
+                    "an input must be declared inside the `datamodel {{ .. }}` block of `{}`: \
+                     `sigma` is a data column, one value per row (move `input sigma;` into the \
+                     block)",
+                    mac.name()
+                )]
+            );
+            assert!(
+                graph.is_input("sigma"),
+                "still declared: its uses are not errors"
+            );
+        }
+    }
+
+    #[test]
+    fn input_errors() {
+        let (_, errors) = check_as(
+            Macro::Probmodel,
+            quote! {
+                datamodel {
+                    y ~ Normal(0.0, s);
+                    input s;
+                    input s;
+                    a ~ Normal(s(1.0), 1.0);
+                    nn = Net::new(s);
+                    b ~ Normal(Parameter(s), 1.0);
+                    c = Parameter(s);
+                }
+                w ~ Normal(s, 1.0);
+            },
+        );
+        assert_eq!(
+            errors,
+            [
+                "`s` is used before its declaration: declare `s` before `y`",
+                "duplicate name `s`: `s` is already declared in this model",
+                "`s` is an input and cannot be called: only parameters (`nn = expression;`) are \
+                 called, as `nn(s)` for `nn.forward(s)`",
+                "parameter `nn` cannot use the input `s`: parameters are built once, before the \
+                 model runs",
+                "`Parameter(..)` cannot use the input `s`: parameters are built once, before the \
+                 model runs",
+                "parameter `c` cannot use the input `s`: parameters are built once, before the \
+                 model runs",
+                "global `w` cannot use the input `s`: `w` has one value for all rows, `s` one \
+                 value per row (move `w` into the `datamodel { .. }` block to make it local)",
+            ]
+        );
+        let (_, errors) = check(quote! {
+            x ~ Normal(0.0, 1.0);
+            input x;
+        });
         assert_eq!(
             errors,
             ["duplicate name `x`: `x` is already declared in this model"]

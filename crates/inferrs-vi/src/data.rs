@@ -62,6 +62,22 @@ impl Column {
         &self.values
     }
 
+    /// The rows `indices` of the column, in that order.
+    ///
+    /// # Panics
+    /// When an index is not below [`Column::rows`] (the callers are the library's batchers).
+    pub(crate) fn gather(&self, indices: &[usize]) -> Column {
+        let mut values = Vec::with_capacity(indices.len() * self.cols);
+        for &i in indices {
+            values.extend_from_slice(&self.values[i * self.cols..(i + 1) * self.cols]);
+        }
+        Column {
+            values,
+            rows: indices.len(),
+            cols: self.cols,
+        }
+    }
+
     /// The column as a tensor on `device`.
     ///
     /// # Shapes
@@ -293,6 +309,20 @@ impl Data {
     /// Whether there is a column named `name`.
     pub fn contains(&self, name: &str) -> bool {
         self.columns.contains_key(name)
+    }
+
+    /// The rows `indices` of every column, in that order.
+    ///
+    /// # Panics
+    /// When an index is not below the number of rows.
+    pub(crate) fn gather(&self, indices: &[usize]) -> Data {
+        Data {
+            columns: self
+                .columns
+                .iter()
+                .map(|(n, c)| (n.clone(), c.gather(indices)))
+                .collect(),
+        }
     }
 
     /// The columns as tensors on `device`, skipping the names in `skip`.

@@ -60,6 +60,15 @@ pub enum Error {
         /// The latent variable.
         variable: String,
     },
+    /// A declared input (`input name;`) that the data does not give.
+    #[error(
+        "input `{variable}` is not in the data: the model reads it as a column (it declares \
+         `input {variable};`), so every fit and query needs a column `{variable}`"
+    )]
+    MissingInput {
+        /// The input.
+        variable: String,
+    },
     /// A variable of the q-model that is not a latent variable of the model.
     #[error(
         "the q-model draws `{variable}`, which is not a latent variable of the model (its latent \
@@ -117,6 +126,16 @@ pub enum Error {
         loss: f64,
         /// The epoch whose parameters the model keeps (0: the parameters fit started from).
         kept_epoch: usize,
+    },
+    /// The parameters after the last step of a fit are NaN or infinite (the step was never
+    /// scored: its loss would have been computed at the next step).
+    #[error(
+        "the parameters are not finite after the last step (epoch {epoch}); the model keeps \
+         the parameters of the last step with a finite loss: lower the learning rate"
+    )]
+    NonFiniteParameters {
+        /// The 1-based epoch of the last step.
+        epoch: usize,
     },
     /// An inference option is invalid.
     #[error("invalid option `{option}`: {reason}")]

@@ -1,25 +1,30 @@
-//! The inferrs runtime: the sample-site context, variational inference, data and queries.
+//! The inferrs runtime and inference: models, data, guides, variational inference and queries.
 //!
-//! A model is a function over a [`Ctx`]; `datamodel!` (in `inferrs-macros`) writes that function.
-//! [`Model::fit`] maximises the ELBO with burn's autodiff; [`Model::posterior_predictive`] and
-//! [`Model::log_prob`] query the fitted model.
+//! A model is a function over a [`runtime::Ctx`]; `datamodel!` (in `inferrs-macros`) writes
+//! that function. [`Model::fit`] maximises the ELBO with burn's autodiff ([`Svi`]);
+//! [`Model::posterior_predictive`] and [`Model::log_prob`] query the fitted model.
+//!
+//! The root exports what users call. [`runtime`] (the context, its handlers, traces) is for
+//! people extending the library with a new inference algorithm or guide.
 
-mod ctx;
 mod data;
+mod draws;
 mod error;
-mod guide;
+pub mod guide;
+pub mod infer;
 mod model;
 mod parameter;
-mod query;
-mod vi;
+pub mod runtime;
+mod source;
 
-pub use ctx::{Ctx, Site};
 pub use data::{Column, Data, IntoColumn};
+pub use draws::{Array, Draws, LogProbs, Summary};
 pub use error::Error;
-pub use guide::{
-    AutoDelta, AutoMultivariateNormal, AutoNormal, Guide, GuideDraw, GuideTrace, LatentSite, QModel,
+pub use guide::{AutoDelta, AutoMultivariateNormal, AutoNormal, Guide, QModel};
+pub use infer::{
+    DEFAULT_LR, Elbo, FitReport, Optimizer, Predictive, RenyiElbo, Schedule, Svi, TraceElbo,
+    TraceMeanFieldElbo, VI,
 };
 pub use model::Model;
 pub use parameter::{Parameter, sigmoid, softplus};
-pub use query::{Array, Draws, LogProbs, Predictive, Summary};
-pub use vi::{DEFAULT_LR, FitReport, Optimizer, Schedule, VI};
+pub use source::{Batch, Batches, DataSource};

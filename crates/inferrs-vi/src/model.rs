@@ -1,25 +1,25 @@
-//! [`Model`]: a model function, its trainable parameters and its graph; `fit`, queries,
-//! save and load.
+//! [`Model`]: a model function, its trainable parameters, its graph and the posterior it
+//! owns (the guide of its last fit); its queries, save and load. Inference itself lives in
+//! [`infer`](crate::infer): `fit` is [`Svi`](crate::Svi) on the model.
 
 use std::cell::Cell;
 use std::path::Path;
-use std::time::Instant;
 
 use burn::module::Module;
-use burn::optim::GradientsParams;
 use burn::store::ModuleRecord;
 use burn::tensor::Bytes;
 use burn::tensor::{Device, Tensor};
 use indexmap::IndexMap;
-use indicatif::{ProgressBar, ProgressStyle};
 use inferrs_distributions::Rng;
 use inferrs_graph::Graph;
 use rand::SeedableRng;
 
-use crate::ctx::{Ctx, Mode};
-use crate::guide::{Guide, GuideTrace, LatentSite};
-use crate::query::{LogProbs, Predictive, QueryKind};
-use crate::{Data, Error, FitReport, VI};
+use crate::draws::LogProbs;
+use crate::guide::{Guide, Rows};
+use crate::infer::predictive::{Predictive, QueryKind};
+use crate::runtime::{Ctx, Handler, Trace, Unfilled, Values};
+use crate::source::DataSource;
+use crate::{Data, Error, FitReport, Svi, VI};
 
 /// A probabilistic model: named random variables whose parameters may come from networks.
 ///
@@ -27,13 +27,13 @@ use crate::{Data, Error, FitReport, VI};
 /// function the macro wrote.
 pub struct Model<P, F> {
     graph: Graph,
-    params: P,
-    f: F,
+    pub(crate) params: P,
+    pub(crate) f: F,
     seed: u64,
     queries: Cell<u64>,
-    guide: Option<Box<dyn Guide>>,
+    pub(crate) guide: Option<Box<dyn Guide>>,
     /// The data of the last fit (on the parameters' device), for posterior queries.
-    fit_data: Option<(IndexMap<String, Tensor<2>>, usize)>,
+    pub(crate) fit_data: Option<(Values, usize)>,
 }
 
 impl<P, F> Model<P, F>
@@ -100,20 +100,39 @@ where
             .join(", ")
     }
 
-    /// Checks that every data column names a random variable.
-    fn check_columns(&self, data: &Data) -> Result<usize, Error> {
-        for name in data.names() {
-            if !self.graph.is_random(name) {
+    /// Checks that every column of `names` names a random variable or a declared input.
+    fn check_names<'n>(&self, names: impl IntoIterator<Item = &'n str>) -> Result<(), Error> {
+        for name in names {
+            if !self.graph.is_random(name) && !self.graph.is_input(name) {
                 return Err(Error::UnknownColumn {
                     column: name.to_string(),
                     known: self.known(),
                 });
             }
         }
+        Ok(())
+    }
+
+    /// Checks that every data column names a random variable or an input; the rows.
+    fn check_columns(&self, data: &Data) -> Result<usize, Error> {
+        self.check_names(data.names())?;
         data.rows().ok_or_else(|| Error::Data {
             column: "(none)".to_string(),
             reason: "the data has no column, so it has no rows".to_string(),
         })
+    }
+
+    /// As [`Model::check_columns`] for a data source.
+    pub(crate) fn check_source(&self, source: &dyn DataSource) -> Result<usize, Error> {
+        let names = source.names();
+        self.check_names(names.iter().map(String::as_str))?;
+        match source.rows() {
+            0 => Err(Error::Data {
+                column: "(none)".to_string(),
+                reason: "the data has no column, so it has no rows".to_string(),
+            }),
+            rows => Ok(rows),
+        }
     }
 
     pub(crate) fn check_variables(&self, names: &[String]) -> Result<(), Error> {
@@ -128,10 +147,11 @@ where
         Ok(())
     }
 
-    /// Fits the model to `data` by maximising the ELBO with `vi`'s optimizer.
+    /// Fits the model to `data` by maximising the ELBO with `vi`'s optimizer: [`Svi`] on
+    /// the model.
     ///
     /// Every parameter of the model and of the guide is trained with burn's autodiff, one step
-    /// per epoch over all rows. A progress bar and InferPy's line `{epoch} epochs\t{loss}` are
+    /// per epoch over all rows, or one per minibatch with `vi.batch_size(m)`. A progress bar and InferPy's line `{epoch} epochs\t{loss}` are
     /// shown unless `vi` is quiet.
     ///
     /// Random variables that `data` gives are observed; the others are latent and need a guide
@@ -143,241 +163,23 @@ where
     /// [`Error::LatentWithoutGuide`] for a latent variable without a guide;
     /// [`Error::NotInQModel`] / [`Error::NotLatent`] when a q-model's variables do not match
     /// the latent ones; [`Error::Guide`] when an automatic guide cannot fit a variable;
-    /// [`Error::NonFiniteLoss`] when the loss becomes NaN or infinite (the model and its guide
-    /// then keep the parameters of the last epoch with a finite loss); any error of the model
-    /// function.
-    pub fn fit(&mut self, data: &Data, mut vi: VI) -> Result<FitReport, Error> {
-        vi.validate()?;
-        let rows = self.check_columns(data)?;
-        if let Some(guide) = vi.take_guide() {
-            self.guide = Some(guide);
-        }
-        let inner = self.device();
-        let device = inner.clone().autodiff();
-        let observed_inner = data.tensors(&inner, &[]);
-        let latents = self.latent_sites(&observed_inner, rows)?;
-        match (&mut self.guide, latents.first()) {
-            (None, Some(latent)) => {
-                return Err(Error::LatentWithoutGuide {
-                    variable: latent.name.to_string(),
-                });
-            }
-            (Some(guide), _) => {
-                guide.prepare(&latents, &observed_inner, rows, &inner)?;
-                guide.train();
-            }
-            (None, None) => {}
-        }
-        self.fit_data = Some((observed_inner, rows));
-        let observed = data.tensors(&device, &[]);
-        let mut rng = Rng::seed_from_u64(vi.get_seed());
-        self.set_seed(vi.get_seed());
-        let mut optimizer = vi.optimizer_kind().init();
-        let epochs = vi.epochs();
-        let bar = progress_bar(epochs, vi.is_quiet());
-        let log_every = if vi.is_quiet() { 0 } else { vi.log_interval() };
-
-        let start = Instant::now();
-        let mut losses = Vec::with_capacity(epochs);
-        let mut params = self.params.clone().train();
-        // The parameters whose loss was the last finite one: what the model keeps on failure.
-        let mut last_finite = params.clone();
-        let mut baseline: Option<f64> = None;
-        for epoch in 0..epochs {
-            if let Some(guide) = self.guide.as_mut() {
-                guide.checkpoint();
-            }
-            let step = self
-                .elbo_loss(&params, &observed, rows, &device, &mut rng, &vi, baseline)
-                .and_then(|(loss, elbo)| {
-                    let value = elbo
-                        .try_into_scalar::<f32>()
-                        .map_err(|e| Error::Device(format!("{e:?}")))?;
-                    Ok((loss, -f64::from(value)))
-                });
-            let (loss, value) = match step {
-                Ok(step) if step.1.is_finite() => step,
-                Ok((_, value)) => {
-                    self.keep(last_finite, &bar);
-                    return Err(Error::NonFiniteLoss {
-                        epoch: epoch + 1,
-                        loss: value,
-                        kept_epoch: epoch,
-                    });
-                }
-                Err(e) => {
-                    self.keep(last_finite, &bar);
-                    return Err(e);
-                }
-            };
-            last_finite = params.clone();
-            losses.push(value);
-            baseline = Some(baseline.map_or(-value, |b| 0.9 * b - 0.1 * value));
-            let lr = vi.learning_rate_at(epoch);
-            let mut grads = loss.backward();
-            let model_grads = GradientsParams::from_module(&mut grads, &params);
-            params = optimizer.step(lr, params, model_grads);
-            if let Some(guide) = self.guide.as_mut() {
-                guide.step(&mut optimizer, lr, &mut grads);
-            }
-            let done = epoch + 1;
-            if log_every > 0 && done % log_every == 0 {
-                let line = format!("{done} epochs\t{value}");
-                bar.suspend(|| println!("{line}"));
-            }
-            if done % 50 == 0 || done == epochs {
-                bar.set_position(done as u64);
-                bar.set_message(format!("{value:.3}"));
-            }
-        }
-        bar.finish_and_clear();
-        let seconds = start.elapsed().as_secs_f64();
-        self.params = params.valid();
-        if let Some(guide) = self.guide.as_mut() {
-            guide.valid();
-        }
-        Ok(FitReport {
-            losses,
-            rows,
-            seconds,
-        })
+    /// [`Error::NonFiniteLoss`] when the loss becomes NaN or infinite, and
+    /// [`Error::NonFiniteParameters`] when the last step's parameters are not finite (the
+    /// model and its guide then keep the parameters of the last step with a finite loss); any
+    /// error of the model function. A guide given in `vi` replaces the model's only when the
+    /// fit succeeds.
+    pub fn fit(&mut self, data: &Data, vi: VI) -> Result<FitReport, Error> {
+        self.check_columns(data)?;
+        Svi::new(vi).run(self, &mut data.clone())
     }
 
-    /// On a failed fit: the parameters (and the guide's) of the last finite epoch.
-    fn keep(&mut self, last_finite: P, bar: &ProgressBar) {
-        self.params = last_finite.valid();
-        if let Some(guide) = self.guide.as_mut() {
-            guide.rollback();
-            guide.valid();
-        }
-        bar.abandon();
-    }
-
-    /// The latent variables: a run of the model on the data draws them from the prior.
-    fn latent_sites(
-        &self,
-        observed: &IndexMap<String, Tensor<2>>,
-        rows: usize,
-    ) -> Result<Vec<LatentSite>, Error> {
-        // Its own stream, so that the fit's stream does not depend on whether there are latents.
-        let mut rng = Rng::seed_from_u64(self.seed ^ 0x5EED_1A7E);
-        let mut ctx = Ctx::new(Mode::Predict, observed, rows, self.device(), &mut rng);
-        (self.f)(&self.params, &mut ctx)?;
-        Ok(ctx
-            .into_sites()
-            .into_iter()
-            .filter(|s| !s.observed)
-            .map(|s| LatentSite {
-                name: s.name,
-                shape: s.value.dims(),
-                local: s.local,
-                support: s.support,
-            })
-            .collect())
-    }
-
-    /// The surrogate loss whose gradient is that of the negative ELBO, and the ELBO (detached),
-    /// averaged over `vi`'s particles.
+    /// Fits the model to the rows of `source`, in batches (`vi.batch_size(m)`) for data that
+    /// is streamed from a file. Otherwise as [`Model::fit`].
     ///
-    /// Per particle: draw the latents from the guide, run the model on them, and take
-    /// `log p(data, z) - log q(z)` (with `-KL(q || p)` in closed form for Normal pairs when
-    /// asked). Guide draws that are not reparameterised add the score-function term
-    /// `(elbo - baseline) * log q(z)` with the elbo detached.
-    #[allow(clippy::too_many_arguments)]
-    fn elbo_loss(
-        &self,
-        params: &P,
-        observed: &IndexMap<String, Tensor<2>>,
-        rows: usize,
-        device: &Device,
-        rng: &mut Rng,
-        vi: &VI,
-        baseline: Option<f64>,
-    ) -> Result<(Tensor<1>, Tensor<1>), Error> {
-        let particles = vi.num_particles();
-        let mut surrogate: Option<Tensor<1>> = None;
-        let mut elbo_sum: Option<Tensor<1>> = None;
-        for _ in 0..particles {
-            let draw = match &self.guide {
-                Some(guide) => guide.draw(observed, rows, device, rng)?,
-                None => GuideTrace::new(),
-            };
-            let values: IndexMap<String, Tensor<2>> = draw
-                .iter()
-                .map(|(name, d)| (name.to_string(), d.value.clone()))
-                .collect();
-            let mut ctx =
-                Ctx::new(Mode::Fit, observed, rows, device.clone(), rng).with_latents(&values);
-            (self.f)(params, &mut ctx)?;
-            let mut terms: Vec<Tensor<1>> = Vec::new();
-            let mut closed_form: Vec<&str> = Vec::new();
-            for site in ctx.into_sites() {
-                if vi.uses_analytic_kl()
-                    && !site.observed
-                    && let (Some(p), Some(q)) = (
-                        site.normal.as_ref(),
-                        draw.get(site.name).and_then(|d| d.normal.as_ref()),
-                    )
-                {
-                    let kl = q.kl_divergence(p, device).map_err(|e| Error::Shape {
-                        variable: site.name.to_string(),
-                        detail: e.to_string(),
-                    })?;
-                    terms.push(-kl.sum());
-                    closed_form.push(site.name);
-                    continue;
-                }
-                if let Some(lp) = site.log_prob {
-                    terms.push(lp.sum());
-                }
-            }
-            let mut score: Option<Tensor<1>> = None;
-            for (name, d) in &draw {
-                if closed_form.contains(name) {
-                    continue;
-                }
-                let log_q = d.log_q.clone().sum();
-                if !d.reparameterized {
-                    score = Some(match score {
-                        Some(s) => s + log_q.clone(),
-                        None => log_q.clone(),
-                    });
-                }
-                terms.push(-log_q);
-            }
-            let elbo = terms
-                .into_iter()
-                .reduce(|a, b| a + b)
-                .unwrap_or_else(|| Tensor::zeros([1], device));
-            let particle_loss = match score {
-                Some(log_q) => {
-                    let b = baseline.unwrap_or(0.0);
-                    let advantage = elbo.clone().detach().sub_scalar(b);
-                    elbo.clone() + advantage * log_q
-                }
-                None => elbo.clone(),
-            };
-            surrogate = Some(match surrogate {
-                Some(s) => s + particle_loss,
-                None => particle_loss,
-            });
-            elbo_sum = Some(match elbo_sum {
-                Some(s) => s + elbo.detach(),
-                None => elbo.detach(),
-            });
-        }
-        let (Some(surrogate), Some(elbo)) = (surrogate, elbo_sum) else {
-            return Err(Error::InvalidOption {
-                option: "particles",
-                reason: "must be at least 1".into(),
-            });
-        };
-        if particles == 1 {
-            Ok((-surrogate, elbo))
-        } else {
-            let n = particles as f64;
-            Ok((-surrogate.div_scalar(n), elbo.div_scalar(n)))
-        }
+    /// # Errors
+    /// As [`Model::fit`]; [`Error::Data`] when the source cannot be read.
+    pub fn fit_source(&mut self, source: &mut dyn DataSource, vi: VI) -> Result<FitReport, Error> {
+        Svi::new(vi).run(self, source)
     }
 
     /// A posterior-predictive query: draws `targets` given the other variables in `data`.
@@ -517,13 +319,17 @@ where
         let observed = data.tensors(&device, &[]);
         let mut rng = Rng::seed_from_u64(self.seed);
         let latents = self.guide_values(&observed, rows, &mut rng)?;
-        let mut ctx =
-            Ctx::new(Mode::LogProb, &observed, rows, device, &mut rng).with_latents(&latents);
+        let mut ctx = Ctx::new(rows, device, &mut rng, Unfilled::RequireValue)
+            .with(Handler::Condition(&observed))
+            .with(Handler::Substitute(&latents));
         (self.f)(&self.params, &mut ctx)?;
         let mut per_row = IndexMap::new();
-        for site in ctx.into_sites() {
-            if let (true, Some(lp)) = (names.iter().any(|n| n == site.name), site.log_prob) {
-                per_row.insert(site.name.to_string(), crate::query::host_values(lp)?);
+        for site in ctx.into_trace() {
+            if names.iter().any(|n| n == site.name) {
+                per_row.insert(
+                    site.name.to_string(),
+                    crate::draws::host_values(site.log_prob())?,
+                );
             }
         }
         Ok(LogProbs::new(per_row))
@@ -538,7 +344,7 @@ where
     ) -> Result<IndexMap<String, Tensor<2>>, Error> {
         Ok(match &self.guide {
             Some(guide) => guide
-                .draw(observed, rows, &self.device(), rng)?
+                .draw(observed, &Rows::all(rows), &self.device(), rng)?
                 .into_iter()
                 .map(|(name, d)| (name.to_string(), d.value))
                 .collect(),
@@ -554,11 +360,12 @@ where
         latents: &IndexMap<String, Tensor<2>>,
         rows: usize,
         rng: &mut Rng,
-    ) -> Result<Vec<crate::ctx::Site>, Error> {
-        let mut ctx =
-            Ctx::new(Mode::Predict, observed, rows, self.device(), rng).with_latents(latents);
+    ) -> Result<Trace, Error> {
+        let mut ctx = Ctx::new(rows, self.device(), rng, Unfilled::Draw)
+            .with(Handler::Condition(observed))
+            .with(Handler::Substitute(latents));
         (self.f)(&self.params, &mut ctx)?;
-        Ok(ctx.into_sites())
+        Ok(ctx.into_trace())
     }
 
     /// Saves the trainable parameters to `path` (burn's burnpack format).
@@ -601,17 +408,4 @@ fn record_error(path: &Path, detail: String) -> Error {
         path: path.display().to_string(),
         detail,
     }
-}
-
-fn progress_bar(epochs: usize, quiet: bool) -> ProgressBar {
-    if quiet {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(epochs as u64);
-    if let Ok(style) = ProgressStyle::with_template(
-        "{elapsed_precise} [{bar:30}] {pos}/{len} epochs, loss {msg} ({eta} left)",
-    ) {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar
 }

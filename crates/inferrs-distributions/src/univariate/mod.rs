@@ -59,9 +59,9 @@ macro_rules! loc_scale_family {
     };
 }
 
-/// Declares a family of one positive parameter (Exponential, HalfNormal): the struct, `new`
-/// (the parameter has columns; a constant is positive and finite), the accessor, and
-/// `FromArgs` from `Family(param)`, also a network's output. The family writes the docs and
+/// Declares a family of one positive parameter (Exponential, HalfNormal, HalfCauchy): the
+/// struct, `new` (the parameter has columns; a constant is positive and finite), the accessor,
+/// and `FromArgs` from `Family(param)`, also a network's output. The family writes the docs and
 /// its `impl Distribution`; its module imports `DistError`, as for `loc_scale_family`.
 macro_rules! positive_family {
     (
@@ -116,7 +116,9 @@ macro_rules! positive_family {
 
 mod cauchy;
 mod exponential;
+mod half_cauchy;
 mod half_normal;
+mod half_student_t;
 mod laplace;
 mod log_normal;
 mod logistic;
@@ -125,7 +127,9 @@ mod uniform;
 
 pub use cauchy::Cauchy;
 pub use exponential::Exponential;
+pub use half_cauchy::HalfCauchy;
 pub use half_normal::HalfNormal;
+pub use half_student_t::HalfStudentT;
 pub use laplace::Laplace;
 pub use log_normal::LogNormal;
 pub use logistic::Logistic;

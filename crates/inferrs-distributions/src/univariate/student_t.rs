@@ -106,46 +106,18 @@ impl Distribution for StudentT {
     /// constant `df`, with tensor ops for a tensor `df`).
     fn log_prob(&self, value: Tensor<2>) -> Tensor<1> {
         let value = expand_value(NAME, value, self.rows, self.cols);
-        let device = value.device();
         let z2 = self.params.standardize(value).square();
-        let body = match &self.df {
-            Param::Scalar(df) => z2
-                .div_scalar(*df)
-                .log1p()
-                .mul_scalar(-(df + 1.0) / 2.0)
-                .add_scalar(lgamma_half_ratio(df / 2.0) - HALF_LN_2PI),
-            df => {
-                let norm = match map_constant(df, |d| lgamma_half_ratio(d / 2.0) - HALF_LN_2PI) {
-                    Some(constant) => constant.to_tensor(&device),
-                    None => lgamma_half_ratio_tensor(df.to_tensor(&device).mul_scalar(0.5))
-                        .sub_scalar(HALF_LN_2PI),
-                };
-                let df = df.to_tensor(&device);
-                (z2 / df.clone()).log1p() * df.add_scalar(1.0).mul_scalar(-0.5) + norm
-            }
-        };
-        sum_event(sub_ln_param(body, &self.params.scale))
+        sum_event(sub_ln_param(
+            standard_log_density(&self.df, z2),
+            &self.params.scale,
+        ))
     }
 
     /// `loc + scale * t`, `t ~ t_df` drawn on the host (row-major). A tensor `df` is read
     /// back (no gradient flows to it); an element whose `df` is not positive gives NaN.
     fn sample(&self, rows: usize, device: &Device, rng: &mut Rng) -> Tensor<2> {
         assert_rows(NAME, self.rows, rows);
-        let noise = if let Param::Scalar(df) = &self.df {
-            let t = rand_distr::StudentT::new(*df).expect("df validated positive");
-            host_noise(rows, self.cols, device, rng, |rng| t.sample(rng))
-        } else {
-            let df = HostParam::new(&self.df);
-            host_tensor(
-                rows,
-                self.cols,
-                device,
-                |r, c| match rand_distr::StudentT::new(df.get(r, c)) {
-                    Ok(t) => t.sample(rng),
-                    Err(_) => f64::NAN,
-                },
-            )
-        };
+        let noise = standard_noise(&self.df, rows, self.cols, device, rng, |t| t);
         self.params.affine(noise)
     }
 
@@ -203,6 +175,60 @@ where
     /// A triple returned by a network: `StudentT(nn(x))`.
     fn from_args(((df, loc, scale),): ((D, L, S),)) -> Result<Self, DistError> {
         StudentT::new(df, loc, scale)
+    }
+}
+
+/// Elementwise log density of a standard Student's t with `df` degrees of freedom at a squared
+/// standardised value `z2`: `c(df) - (df + 1) / 2 * log1p(z2 / df)`, with
+/// `c(df) = g(df / 2) - ln(2 pi) / 2` (see [`lgamma_half_ratio`]; on the host in `f64` for a
+/// constant `df`, with tensor ops for a tensor `df`). The caller subtracts `ln(scale)`.
+///
+/// # Shapes
+///
+/// * `z2`: `[rows, cols]`, `df` broadcasting to it; returns `[rows, cols]`.
+pub(crate) fn standard_log_density(df: &Param, z2: Tensor<2>) -> Tensor<2> {
+    let device = z2.device();
+    match df {
+        Param::Scalar(df) => z2
+            .div_scalar(*df)
+            .log1p()
+            .mul_scalar(-(df + 1.0) / 2.0)
+            .add_scalar(lgamma_half_ratio(df / 2.0) - HALF_LN_2PI),
+        df => {
+            let norm = match map_constant(df, |d| lgamma_half_ratio(d / 2.0) - HALF_LN_2PI) {
+                Some(constant) => constant.to_tensor(&device),
+                None => lgamma_half_ratio_tensor(df.to_tensor(&device).mul_scalar(0.5))
+                    .sub_scalar(HALF_LN_2PI),
+            };
+            let df = df.to_tensor(&device);
+            (z2 / df.clone()).log1p() * df.add_scalar(1.0).mul_scalar(-0.5) + norm
+        }
+    }
+}
+
+/// Standard Student's t noise `[rows, cols]` with `df` degrees of freedom (broadcast), drawn
+/// on the host (`rand_distr::StudentT`, row-major) with `map` applied to each draw. A tensor
+/// `df` is read back (no gradient flows to it); an element whose `df` is not positive gives
+/// NaN.
+pub(crate) fn standard_noise(
+    df: &Param,
+    rows: usize,
+    cols: usize,
+    device: &Device,
+    rng: &mut Rng,
+    map: impl Fn(f64) -> f64,
+) -> Tensor<2> {
+    if let Param::Scalar(df) = df {
+        let t = rand_distr::StudentT::new(*df).expect("df validated positive");
+        host_noise(rows, cols, device, rng, |rng| map(t.sample(rng)))
+    } else {
+        let df = HostParam::new(df);
+        host_tensor(rows, cols, device, |r, c| {
+            match rand_distr::StudentT::new(df.get(r, c)) {
+                Ok(t) => map(t.sample(rng)),
+                Err(_) => f64::NAN,
+            }
+        })
     }
 }
 

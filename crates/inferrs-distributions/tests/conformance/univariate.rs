@@ -1,8 +1,11 @@
-//! Continuous univariate families: HalfNormal, LogNormal, StudentT, Cauchy, Laplace, Logistic,
-//! Uniform, Exponential.
+//! Continuous univariate families: HalfNormal, LogNormal, StudentT, Cauchy, HalfCauchy,
+//! HalfStudentT, Laplace, Logistic, Uniform, Exponential.
 //!
-//! References are `statrs` (LogNormal, StudentsT, Cauchy, Laplace, Uniform, Exp, and Normal for
-//! the half-normal) or closed forms written out in f64 (Logistic). Every reference is evaluated
+//! References are `statrs` (LogNormal, StudentsT, Cauchy, Laplace, Uniform, Exp; Normal, Cauchy
+//! and StudentsT plus `ln 2` for the half-normal, half-Cauchy and half-Student's t) or closed
+//! forms written out in f64 (Logistic; the half-Student's t moments with statrs' `ln_gamma`).
+//! The half-Cauchy and half-Student's t are also pinned to values computed with mpmath at 40
+//! digits (log densities from the closed forms, moments by quadrature). Every reference is evaluated
 //! at the f32-rounded inputs the library sees, so a difference is the library's own f32
 //! arithmetic, not input rounding.
 //!
@@ -11,7 +14,7 @@
 //!   f32 terms (a standardised square or `log1p`, `ln(scale)`, a constant), each no larger in
 //!   magnitude than about `|log p| + 10` for the values used; each operation rounds by at most
 //!   half an f32 ulp (6e-8 relative), so the accumulated error stays within about 16 ulps of
-//!   the largest term. StudentT gets [`T`], `5e-6`: its normaliser (a log-gamma
+//!   the largest term. StudentT and HalfStudentT get [`T`], `5e-6`: its normaliser (a log-gamma
 //!   ratio written with tensor ops, `src/univariate/student_t.rs`) adds about twenty f32
 //!   terms, a few of them as large as `|ln df| / 2 + 7` (about 10 at `df = 0.01`, where one
 //!   ulp is 1e-6). Observed errors are about one ulp of the result for every family.
@@ -33,8 +36,8 @@ use crate::common::{HALF_LN_2PI, ad, assert_close, cpu, t2, to_vec};
 use crate::harness::*;
 use burn::tensor::Tensor;
 use inferrs_distributions::{
-    Cauchy, Distribution, Exponential, FromArgs, HalfNormal, Laplace, LogNormal, Logistic, Param,
-    Rng, StudentT, Support, Uniform,
+    Cauchy, Distribution, Exponential, FromArgs, HalfCauchy, HalfNormal, HalfStudentT, Laplace,
+    LogNormal, Logistic, Param, Rng, StudentT, Support, Uniform,
 };
 use rand::SeedableRng;
 use statrs::distribution::{Continuous, ContinuousCDF};
@@ -671,6 +674,437 @@ fn cauchy_moments_support_and_gradients() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// HalfCauchy
+
+fn half_cauchy_ref(p: &[f64], y: f64) -> f64 {
+    if y < 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    std::f64::consts::LN_2
+        + statrs::distribution::Cauchy::new(0.0, p[0])
+            .unwrap()
+            .ln_pdf(y)
+}
+
+const HALF_CAUCHY: Family = Family {
+    name: "HalfCauchy",
+    make: |p| Box::new(HalfCauchy::new(p[0].clone()).unwrap()),
+    reference: half_cauchy_ref,
+    moments: |_| (f64::INFINITY, f64::INFINITY),
+};
+
+/// `(scale, value, log density)` of the half-Cauchy computed with mpmath at 40 digits (rounded
+/// to the nearest f64),
+/// `ln 2 - ln(pi) - ln(scale) - ln(1 + (value / scale)^2)`, independently of statrs (every input
+/// is exact in f32).
+const HALF_CAUCHY_MPMATH: [(f64, f64, f64); 7] = [
+    (5.0, 0.0, -2.061_020_617_723_555),
+    (5.0, 1.0, -2.100_241_330_876_836_6),
+    (5.0, 5.0, -2.754_167_798_283_500_4),
+    (5.0, 20.0, -4.894_233_961_779_771),
+    (5.0, 100.0, -8.054_982_045_030_124),
+    (0.5, 3.0, -3.369_353_437_373_734),
+    (2.0, 0.25, -1.160_234_072_385_365_5),
+];
+
+#[test]
+fn half_cauchy_log_prob() {
+    let grid = vec![vec![0.5, 2.0, 1.0, 0.1, 3.0, 7.5]];
+    let values = [0.2, 3.1, 0.0, 0.05, 44.0, 1.0];
+    let ys = [0.0, 0.3, 1.0, 4.5, 110.0];
+    check_batch_shapes(&HALF_CAUCHY, &[1.7], &ys, &grid, &values, [3, 2], LP);
+    // Pinned mpmath values: the statrs reference to 1e-14, the library within LP.
+    for (scale, y, want) in HALF_CAUCHY_MPMATH {
+        let r = half_cauchy_ref(&[scale], y);
+        assert!(
+            (r - want).abs() <= 1e-14 * want.abs(),
+            "statrs {r} vs {want}"
+        );
+        let d = HalfCauchy::new(scale).unwrap();
+        let what = format!("HalfCauchy({scale}) at {y} (mpmath)");
+        check_log_prob(&d, &[y], [1, 1], &[want], LP, &what);
+    }
+}
+
+#[test]
+fn half_cauchy_moments_support_and_gradients() {
+    // Infinite mean: the harness checks the draws are finite and positive; the CDF
+    // `2 / pi atan(x / scale)` checks the law (the median is the scale).
+    let cdf = |t: f64| 2.0 / std::f64::consts::PI * (t / 5.0).atan();
+    check_sampling(
+        &HALF_CAUCHY,
+        &Sampling {
+            scalar: &[5.0],
+            support: Support::Positive,
+            seeds: [91, 92, 93, 94],
+            cdf: &cdf,
+            cdf_points: &[0.5, 2.0, 5.0, 12.0, 60.0],
+            stated: (&[vec![5.0, 2.0, 1.0, 0.1, 3.0, 7.5]], [3, 2]),
+            batched: (&[vec![0.5, 2.0, 1.0, 0.1, 3.0, 7.5]], [3, 2], 2_000),
+            grads: (&[vec![0.7, 2.5, 1.2, 0.3]], &[0.4, 1.0, 3.0, 0.1], [2, 2]),
+        },
+    );
+}
+
+#[test]
+fn half_cauchy_edges_and_errors() {
+    let d = HalfCauchy::new(5.0).unwrap();
+    let lp = to_vec(d.log_prob(t2(&[-0.5, 0.0], 2, 1, &cpu())));
+    assert_eq!(lp[0], f64::NEG_INFINITY);
+    let at0 = std::f64::consts::LN_2 - std::f64::consts::PI.ln() - 5f64.ln();
+    assert_close(&lp[1..], &[at0], LP.rel, LP.abs, "HalfCauchy at 0");
+    assert_eq!(to_vec(d.mean(&cpu())), vec![f64::INFINITY]);
+    assert_eq!(to_vec(d.variance(&cpu())), vec![f64::INFINITY]);
+    // A negative value: -inf, and a zero (not NaN) gradient for a tensor scale.
+    let dev = ad();
+    let scale = t2(&[2.0, 3.0], 2, 1, &dev).require_grad();
+    let d = HalfCauchy::new(scale.clone()).unwrap();
+    let lp = d.log_prob(t2(&[-1.0, 1.5], 2, 1, &dev));
+    assert_eq!(to_vec(lp.clone())[0], f64::NEG_INFINITY);
+    let g = to_vec(scale.grad(&lp.sum().backward()).unwrap());
+    // d/ds [-ln s - ln(1 + y^2 / s^2)] = -1/s + 2 y^2 / (s (s^2 + y^2)) at s = 3, y = 1.5.
+    let want = -1.0 / 3.0 + 2.0 * 2.25 / (3.0 * (9.0 + 2.25));
+    assert_close(&g, &[0.0, want], 1e-6, 1e-7, "HalfCauchy d/dscale");
+    assert_invalid(HalfCauchy::new(-1.0), "HalfCauchy", "scale", -1.0);
+    assert_invalid(HalfCauchy::new(0.0), "HalfCauchy", "scale", 0.0);
+    assert_invalid(
+        HalfCauchy::new(vec![1.0, f64::INFINITY]),
+        "HalfCauchy",
+        "scale",
+        f64::INFINITY,
+    );
+    assert_invalid(HalfCauchy::new(f64::NAN), "HalfCauchy", "scale", f64::NAN);
+    assert_shape_error(HalfCauchy::new(Vec::<f64>::new()), "HalfCauchy shapes");
+    let d = <HalfCauchy as FromArgs<_>>::from_args((t2(&[1.0, 2.0], 2, 1, &cpu()),)).unwrap();
+    assert_eq!((d.batch_rows(), d.event_size()), (2, 1));
+    assert_eq!(d.name(), "HalfCauchy");
+    let d = <HalfCauchy as FromArgs<_>>::from_args((5.0,)).unwrap();
+    assert_eq!(d.scale().constants(), Some(&[5.0][..]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// HalfStudentT
+
+fn half_student_t_ref(p: &[f64], y: f64) -> f64 {
+    if y < 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    std::f64::consts::LN_2
+        + statrs::distribution::StudentsT::new(0.0, p[1], p[0])
+            .unwrap()
+            .ln_pdf(y)
+}
+
+/// `(mean, variance)` of `HalfStudentT(df, scale)` from the closed forms with statrs'
+/// `ln_gamma`: mean `2 scale sqrt(df / pi) Gamma((df + 1) / 2) / (Gamma(df / 2) (df - 1))`
+/// (`df > 1`, `inf` otherwise), variance `scale^2 df / (df - 2) - mean^2` (`df > 2`, `inf`
+/// otherwise).
+fn half_student_t_moments(p: &[f64]) -> (f64, f64) {
+    use statrs::function::gamma::ln_gamma;
+    let (df, scale) = (p[0], p[1]);
+    if df <= 1.0 {
+        return (f64::INFINITY, f64::INFINITY);
+    }
+    let ratio = (ln_gamma((df + 1.0) / 2.0) - ln_gamma(df / 2.0)).exp();
+    let mean = 2.0 * scale * (df / std::f64::consts::PI).sqrt() * ratio / (df - 1.0);
+    if df <= 2.0 {
+        return (mean, f64::INFINITY);
+    }
+    (mean, scale * scale * df / (df - 2.0) - mean * mean)
+}
+
+const HALF_STUDENT_T: Family = Family {
+    name: "HalfStudentT",
+    make: |p| Box::new(HalfStudentT::new(p[0].clone(), p[1].clone()).unwrap()),
+    reference: half_student_t_ref,
+    moments: half_student_t_moments,
+};
+
+/// `(df, scale, value, log density)` of the half-Student's t computed with mpmath at 40
+/// digits (rounded to the nearest f64) from
+/// `ln 2 + lnGamma((df + 1) / 2) - lnGamma(df / 2) - ln(df pi) / 2 - ln(scale) -
+/// (df + 1) / 2 ln(1 + (value / scale)^2 / df)`, independently of statrs (every input is exact in f32).
+const HALF_STUDENT_T_MPMATH: [(f64, f64, f64, f64); 9] = [
+    (3.0, 2.0, 0.0, -1.000_888_849_623_509_8),
+    (3.0, 2.0, 0.5, -1.042_127_424_028_981),
+    (3.0, 2.0, 2.0, -1.576_252_994_527_071_6),
+    (3.0, 2.0, 10.0, -5.468_073_292_637_698_5),
+    (0.5, 1.0, 0.25, -0.705_723_022_093_851_8),
+    (0.5, 1.0, 40.0, -6.670_799_650_328_962),
+    (1.0, 5.0, 5.0, -2.754_167_798_283_500_4),
+    (30.0, 1.5, 3.0, -2.579_616_968_714_158),
+    (4.0, 0.25, 1.0, -2.924_982_492_417_141_3),
+];
+
+/// `(df, scale, mean, variance)` of the half-Student's t from the closed forms with mpmath at 40
+/// digits (rounded to the nearest f64), which mpmath quadrature of `x p(x)` and `x^2 p(x)` over
+/// `[0, inf)` reproduces to 20 digits (NaN: the variance is infinite).
+const HALF_STUDENT_T_MOMENTS_MPMATH: [(f64, f64, f64, f64); 6] = [
+    (3.0, 2.0, 2.205_315_581_687_168_3, 7.136_583_185_167_787),
+    (5.0, 1.25, 1.186_270_905_695_295_1, 1.196_928_004_967_531),
+    (2.5, 1.0, 1.206_029_080_098_55, 3.545_493_857_956_645),
+    (1.5, 1.0, 2.044_409_887_732_162, f64::NAN),
+    (10.0, 0.5, 0.432_342_648_851_145_6, 0.125_579_833_984_375),
+    (
+        100.0,
+        1.0,
+        0.803_931_690_779_583_5,
+        0.374_101_999_825_586_34,
+    ),
+];
+
+#[test]
+fn half_student_t_log_prob() {
+    // df from 0.3 to 1e6 in the tensor cases (the tensor log-gamma ratio).
+    let grid = vec![
+        vec![0.3, 1.0, 2.5, 30.0, 1e3, 1e6],
+        vec![2.0, 0.5, 1.0, 0.2, 4.0, 1.3],
+    ];
+    let values = [0.0, 4.0, 3.0, 2.9, 10.0, 1.5];
+    let ys = [0.0, 0.5, 2.0, 7.5, 30.0];
+    check_batch_shapes(&HALF_STUDENT_T, &[3.5, 2.0], &ys, &grid, &values, [3, 2], T);
+    // A sweep of constant df (the host log-gamma ratio in f64).
+    for df in [0.01, 0.5, 1.0, 3.0, 17.5, 1e3, 1e6] {
+        let d = HalfStudentT::new(df, 2.0).unwrap();
+        let exp: Vec<f64> = ys
+            .iter()
+            .map(|&y| half_student_t_ref(&[df, 2.0], y))
+            .collect();
+        check_log_prob(&d, &ys, [5, 1], &exp, T, &format!("HalfStudentT df {df}"));
+    }
+    // Pinned mpmath values: the statrs reference to 1e-13, the library within T (constant and
+    // tensor df).
+    for (df, scale, y, want) in HALF_STUDENT_T_MPMATH {
+        let r = half_student_t_ref(&[df, scale], y);
+        assert!(
+            (r - want).abs() <= 1e-13 * want.abs(),
+            "statrs {r} vs {want}"
+        );
+        let what = format!("HalfStudentT({df}, {scale}) at {y} (mpmath)");
+        let d = HalfStudentT::new(df, scale).unwrap();
+        check_log_prob(&d, &[y], [1, 1], &[want], T, &what);
+        let d = HalfStudentT::new(t2(&[df], 1, 1, &cpu()), scale).unwrap();
+        check_log_prob(&d, &[y], [1, 1], &[want], T, &format!("{what}, tensor df"));
+    }
+    // df = 1 is the half-Cauchy.
+    let t = HalfStudentT::new(1.0, 5.0).unwrap();
+    let c = HalfCauchy::new(5.0).unwrap();
+    let ys = [0.0, 1.0, 5.0, 20.0, 100.0];
+    let want = to_vec(c.log_prob(t2(&ys, 5, 1, &cpu())));
+    check_log_prob(&t, &ys, [5, 1], &want, T, "HalfStudentT(1) = HalfCauchy");
+}
+
+#[test]
+fn half_student_t_moments_support_and_gradients() {
+    let d = HalfStudentT::new(10.0, 2.0).unwrap();
+    assert_eq!(d.support(), Support::Positive);
+    assert!(d.has_rsample(), "HalfStudentT: reparameterised");
+    check_moments(&d, 20_000, 101, "HalfStudentT df 10");
+    // The CDF of |t| is 2 F(x) - 1 with F the Student's t CDF.
+    let r = statrs::distribution::StudentsT::new(0.0, 2.0, 10.0).unwrap();
+    let points = [0.3, 1.0, 2.0, 4.0, 7.0];
+    let cdf = |t: f64| 2.0 * r.cdf(t) - 1.0;
+    check_cdf_of_draws(&d, 1_000_000, 106, &points, cdf, "HalfStudentT df 10");
+    // Infinite variance (df 1.5) and infinite mean (df 0.8): the harness checks the draws are
+    // finite and positive; the CDF checks the law.
+    for (df, seed) in [(1.5, 102), (0.8, 103)] {
+        let d = HalfStudentT::new(df, 1.0).unwrap();
+        let what = format!("HalfStudentT df {df}");
+        check_moments(&d, 20_000, seed, &what);
+        let r = statrs::distribution::StudentsT::new(0.0, 1.0, df).unwrap();
+        let points = [0.1, 0.7, 1.0, 3.0, 10.0];
+        let cdf = |t: f64| 2.0 * r.cdf(t) - 1.0;
+        check_cdf_of_draws(&d, 1_000_000, seed + 100, &points, cdf, &what);
+    }
+    let grid = [
+        vec![10.0, 0.8, 1.0, 1.5, 2.0, 5.0],
+        vec![2.0, 0.5, 1.0, 0.2, 4.0, 1.3],
+    ];
+    check_stated_moments(&HALF_STUDENT_T, &grid, [3, 2]);
+    let grid = [
+        vec![3.0, 30.0, 2.5, 1e3, 4.5, 1e5],
+        vec![2.0, 0.5, 1.0, 0.2, 4.0, 1.3],
+    ];
+    check_stated_moments(&HALF_STUDENT_T, &grid, [3, 2]);
+    let dev = cpu();
+    let batched = HalfStudentT::new(
+        t2(&[9.0, 12.0, 30.0, 1.5, 10.0, 100.0], 3, 2, &dev),
+        t2(&[2.0, 0.5, 1.0, 0.2, 4.0, 1.3], 3, 2, &dev),
+    )
+    .unwrap();
+    check_moments_batched(&batched, 4_000, 104, "HalfStudentT batched");
+    check_reproducible(&d, 16, "HalfStudentT");
+    // Reparameterised in scale (df constant).
+    let make = |p: Vec<Tensor<2>>| -> Box<dyn Distribution> {
+        Box::new(HalfStudentT::new(4.0, p[0].clone()).unwrap())
+    };
+    check_rsample_grad(
+        &make,
+        &[(vec![1.5, 0.7, 0.2, 3.0], [2, 2])],
+        2,
+        105,
+        FD_SAMPLE,
+        "HalfStudentT",
+    );
+    // log_prob is differentiable in df too (through the tensor log-gamma ratio).
+    let params = [vec![0.7, 3.0, 40.0], vec![1.5, 0.7, 3.0]];
+    check_grad_of_log_prob(&HALF_STUDENT_T, &params, &[0.1, 0.9, 4.0], [3, 1]);
+}
+
+#[test]
+fn half_student_t_moments_against_quadrature() {
+    for (df, scale, mean, var) in HALF_STUDENT_T_MOMENTS_MPMATH {
+        // The closed-form reference against the quadrature.
+        let (m, v) = half_student_t_moments(&[df, scale]);
+        assert!(
+            (m - mean).abs() <= 1e-12 * mean,
+            "reference mean {m} vs {mean}"
+        );
+        if var.is_nan() {
+            assert_eq!(v, f64::INFINITY);
+        } else {
+            assert!(
+                (v - var).abs() <= 1e-12 * var,
+                "reference variance {v} vs {var}"
+            );
+        }
+        // The library, constant and tensor df: a few f32 roundings of the closed form.
+        for d in [
+            HalfStudentT::new(df, scale).unwrap(),
+            HalfStudentT::new(t2(&[df], 1, 1, &cpu()), t2(&[scale], 1, 1, &cpu())).unwrap(),
+        ] {
+            let got_m = to_vec(d.mean(&cpu()))[0];
+            let got_v = to_vec(d.variance(&cpu()))[0];
+            let what = format!("HalfStudentT({df}, {scale}) moments");
+            assert_close(&[got_m], &[mean], 1e-6, 0.0, &what);
+            if var.is_nan() {
+                assert_eq!(got_v, f64::INFINITY, "{what}");
+            } else {
+                assert_close(&[got_v], &[var], 1e-6, 0.0, &what);
+            }
+        }
+    }
+}
+
+#[test]
+fn half_student_t_tensor_df_gradients() {
+    // Sample: no gradient to df, the draw itself to scale (samples are scale * |t|).
+    let dev = ad();
+    let df = t2(&[3.0, 5.0], 2, 1, &dev).require_grad();
+    let scale = t2(&[1.0, 2.0], 2, 1, &dev).require_grad();
+    let d = HalfStudentT::new(df.clone(), scale.clone()).unwrap();
+    let s = d.sample(2, &dev, &mut Rng::seed_from_u64(1));
+    let draws = to_vec(s.clone());
+    let g = s.sum().backward();
+    assert!(df.grad(&g).is_none(), "df must get no gradient from sample");
+    let want = [draws[0] / 1.0, draws[1] / 2.0];
+    assert_close(
+        &to_vec(scale.grad(&g).unwrap()),
+        &want,
+        1e-6,
+        0.0,
+        "d/dscale",
+    );
+    // The mean is differentiable in df, with zero (not NaN) gradients where it is infinite
+    // (df <= 1): against central differences of the f64 closed form.
+    let df = t2(&[0.8, 3.0, 12.0], 3, 1, &dev).require_grad();
+    let d = HalfStudentT::new(df.clone(), 1.5).unwrap();
+    let mean = d.mean(&dev);
+    assert_eq!(to_vec(mean.clone())[0], f64::INFINITY);
+    let g = to_vec(df.grad(&mean.sum().backward()).unwrap());
+    let h = 1e-5;
+    let fd = |x: f64| {
+        (half_student_t_moments(&[x + h, 1.5]).0 - half_student_t_moments(&[x - h, 1.5]).0)
+            / (2.0 * h)
+    };
+    assert_close(
+        &g,
+        &[0.0, fd(3.0), fd(12.0)],
+        FD_LOG_PROB.rel,
+        FD_LOG_PROB.abs,
+        "d mean / d df",
+    );
+    let var = d.variance(&dev);
+    let g = to_vec(df.grad(&var.sum().backward()).unwrap());
+    let fd = |x: f64| {
+        (half_student_t_moments(&[x + h, 1.5]).1 - half_student_t_moments(&[x - h, 1.5]).1)
+            / (2.0 * h)
+    };
+    assert_close(
+        &g,
+        &[0.0, fd(3.0), fd(12.0)],
+        FD_LOG_PROB.rel,
+        FD_LOG_PROB.abs,
+        "d variance / d df",
+    );
+}
+
+#[test]
+fn half_student_t_edges_and_errors() {
+    let d = HalfStudentT::new(3.0, 2.0).unwrap();
+    let lp = to_vec(d.log_prob(t2(&[-0.5, 0.0], 2, 1, &cpu())));
+    assert_eq!(lp[0], f64::NEG_INFINITY);
+    assert_close(
+        &lp[1..],
+        &[HALF_STUDENT_T_MPMATH[0].3],
+        T.rel,
+        T.abs,
+        "HalfStudentT at 0",
+    );
+    // Far tail stays finite: -(df + 1)/2 log1p(z^2/df) with z = 1e6.
+    let lp = to_vec(d.log_prob(t2(&[2e6], 1, 1, &cpu())))[0];
+    let want = half_student_t_ref(&[3.0, 2.0], 2e6);
+    assert_close(&[lp], &[want], T.rel, T.abs, "HalfStudentT far tail");
+    // A negative value: -inf, and zero (not NaN) gradients for tensor df and scale.
+    let dev = ad();
+    let df = t2(&[3.0, 3.0], 2, 1, &dev).require_grad();
+    let scale = t2(&[2.0, 2.0], 2, 1, &dev).require_grad();
+    let d = HalfStudentT::new(df.clone(), scale.clone()).unwrap();
+    let lp = d.log_prob(t2(&[-1.0, 1.5], 2, 1, &dev));
+    assert_eq!(to_vec(lp.clone())[0], f64::NEG_INFINITY);
+    let g = lp.sum().backward();
+    for (name, t) in [("df", &df), ("scale", &scale)] {
+        let grad = to_vec(t.grad(&g).unwrap());
+        assert_eq!(grad[0], 0.0, "d/d{name} at a negative value");
+        assert!(grad[1].is_finite() && grad[1] != 0.0, "d/d{name} inside");
+    }
+    // Moments where they are infinite.
+    let d = HalfStudentT::new(vec![0.5, 1.0, 1.5, 2.0], 1.0).unwrap();
+    assert_eq!(to_vec(d.mean(&cpu()))[..2], [f64::INFINITY, f64::INFINITY]);
+    assert_eq!(to_vec(d.variance(&cpu())), vec![f64::INFINITY; 4]);
+    assert_invalid(HalfStudentT::new(0.0, 1.0), "HalfStudentT", "df", 0.0);
+    assert_invalid(HalfStudentT::new(-2.0, 1.0), "HalfStudentT", "df", -2.0);
+    assert_invalid(
+        HalfStudentT::new(f64::INFINITY, 1.0),
+        "HalfStudentT",
+        "df",
+        f64::INFINITY,
+    );
+    assert_invalid(
+        HalfStudentT::new(vec![3.0, f64::NAN], 1.0),
+        "HalfStudentT",
+        "df",
+        f64::NAN,
+    );
+    assert_invalid(HalfStudentT::new(3.0, -2.0), "HalfStudentT", "scale", -2.0);
+    assert_invalid(HalfStudentT::new(3.0, 0.0), "HalfStudentT", "scale", 0.0);
+    assert_shape_error(
+        HalfStudentT::new(vec![1.0, 2.0], vec![1.0, 1.0, 1.0]),
+        "HalfStudentT shapes",
+    );
+    assert_shape_error(
+        HalfStudentT::new(Vec::<f64>::new(), 1.0),
+        "HalfStudentT empty",
+    );
+    let d = <HalfStudentT as FromArgs<_>>::from_args((3.0, 5.0)).unwrap();
+    assert_eq!(d.df().constants(), Some(&[3.0][..]));
+    assert_eq!(d.scale().constants(), Some(&[5.0][..]));
+    assert_eq!(d.name(), "HalfStudentT");
+    assert!(<HalfStudentT as FromArgs<_>>::from_args(((3.0, 1.0),)).is_ok());
+    assert!(<HalfStudentT as FromArgs<_>>::from_args((3.0, -1.0)).is_err());
+}
+
+// ---------------------------------------------------------------------------------------------
 // Laplace
 
 const LAPLACE: Family = Family {
@@ -953,13 +1387,19 @@ fn sample_shapes_and_row_checks() {
         Box::new(LogNormal::new(vec![0.0, 1.0], t2(&[1.0, 2.0, 3.0], 3, 1, &dev)).unwrap()),
         Box::new(StudentT::new(t2(&[3.0, 4.0, 5.0], 3, 1, &dev), vec![0.0, 1.0], 1.0).unwrap()),
         Box::new(Cauchy::new(vec![0.0, 1.0], t2(&[1.0, 2.0, 3.0], 3, 1, &dev)).unwrap()),
+        Box::new(HalfCauchy::new(t2(&[1.0, 2.0, 3.0], 3, 1, &dev)).unwrap()),
+        Box::new(HalfStudentT::new(vec![3.0, 4.0], t2(&[1.0, 2.0, 3.0], 3, 1, &dev)).unwrap()),
         Box::new(Laplace::new(vec![0.0, 1.0], t2(&[1.0, 2.0, 3.0], 3, 1, &dev)).unwrap()),
         Box::new(Logistic::new(vec![0.0, 1.0], t2(&[1.0, 2.0, 3.0], 3, 1, &dev)).unwrap()),
         Box::new(Uniform::new(vec![0.0, 1.0], t2(&[2.0, 3.0, 4.0], 3, 1, &dev)).unwrap()),
         Box::new(Exponential::new(t2(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 3, 2, &dev)).unwrap()),
     ];
     for d in &dists {
-        let cols = if d.name() == "HalfNormal" { 1 } else { 2 };
+        let cols = if matches!(d.name(), "HalfNormal" | "HalfCauchy") {
+            1
+        } else {
+            2
+        };
         assert_eq!((d.batch_rows(), d.event_size()), (3, cols), "{}", d.name());
         let s = d.sample(3, &dev, &mut Rng::seed_from_u64(5));
         assert_eq!(s.dims(), [3, cols], "{}", d.name());

@@ -4,6 +4,7 @@
 use burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig, momentum::MomentumConfig};
 use serde::{Deserialize, Serialize};
 
+use super::elbo::{Elbo, TraceElbo, TraceMeanFieldElbo};
 use crate::{Error, Guide, QModel};
 
 /// The default learning rate of Adam (see `docs/design.md` for the measurements behind it).
@@ -127,6 +128,8 @@ pub struct VI {
     log_every: usize,
     particles: usize,
     analytic_kl: bool,
+    elbo: Option<Box<dyn Elbo>>,
+    batch_size: Option<usize>,
     guide: Option<Box<dyn Guide>>,
 }
 
@@ -142,6 +145,8 @@ impl std::fmt::Debug for VI {
             .field("log_every", &self.log_every)
             .field("particles", &self.particles)
             .field("analytic_kl", &self.analytic_kl)
+            .field("elbo", &self.elbo)
+            .field("batch_size", &self.batch_size)
             .field("guide", &self.guide.as_ref().map(|g| g.kind()))
             .finish()
     }
@@ -163,6 +168,8 @@ impl VI {
             log_every: 200,
             particles: 1,
             analytic_kl: false,
+            elbo: None,
+            batch_size: None,
             guide: None,
         }
     }
@@ -172,7 +179,7 @@ impl VI {
     pub fn qmodel<P, F>(self, q: QModel<P, F>) -> Self
     where
         P: burn::module::Module + 'static,
-        F: Fn(&P, &mut crate::Ctx<'_>) -> Result<(), Error> + Send + 'static,
+        F: Fn(&P, &mut crate::runtime::Ctx<'_>) -> Result<(), Error> + Send + 'static,
     {
         self.guide(q)
     }
@@ -199,16 +206,46 @@ impl VI {
         self
     }
 
+    /// The estimator of the bound: [`TraceElbo`] (the default, with [`VI::particles`]),
+    /// [`TraceMeanFieldElbo`] (what [`VI::analytic_kl`] picks), or
+    /// [`RenyiElbo`](crate::RenyiElbo) (the importance-weighted bound). It replaces the
+    /// estimator that `particles` and `analytic_kl` describe.
+    pub fn elbo(mut self, elbo: impl Elbo + 'static) -> Self {
+        self.elbo = Some(Box::new(elbo));
+        self
+    }
+
+    /// Stochastic VI on minibatches (InferPy's `SVI(q, epochs, batch_size)`): each epoch is a
+    /// seeded shuffle of the rows into `ceil(N / m)` batches of `m` rows (the last one
+    /// possibly fewer), one optimizer step per batch. A local site's log-density (and its
+    /// guide's `log q`) is scaled by `N / (rows in the batch)`; global ones are not. The loss
+    /// reported per epoch is the full-data estimate: the batches' estimates, each weighted by
+    /// its share of the rows. A batch size of at least `N` is a full-batch fit.
+    pub fn batch_size(mut self, m: usize) -> Self {
+        self.batch_size = Some(m);
+        self
+    }
+
+    /// The batch size, if the fit is on minibatches.
+    pub fn get_batch_size(&self) -> Option<usize> {
+        self.batch_size
+    }
+
     pub(crate) fn take_guide(&mut self) -> Option<Box<dyn Guide>> {
         self.guide.take()
     }
 
-    pub(crate) fn num_particles(&self) -> usize {
-        self.particles
-    }
-
-    pub(crate) fn uses_analytic_kl(&self) -> bool {
-        self.analytic_kl
+    /// The estimator this fit uses (see [`VI::elbo`]).
+    pub(crate) fn take_elbo(&mut self) -> Box<dyn Elbo> {
+        match self.elbo.take() {
+            Some(elbo) => elbo,
+            None if self.analytic_kl => Box::new(TraceMeanFieldElbo {
+                particles: self.particles,
+            }),
+            None => Box::new(TraceElbo {
+                particles: self.particles,
+            }),
+        }
     }
 
     /// Sets the (initial) learning rate.
@@ -280,6 +317,39 @@ impl VI {
     }
 
     pub(crate) fn validate(&self) -> Result<(), Error> {
+        if self.batch_size == Some(0) {
+            return Err(Error::InvalidOption {
+                option: "batch_size",
+                reason: "must be at least 1".into(),
+            });
+        }
+        if self.elbo.as_ref().is_some_and(|e| e.particles() == 0) {
+            return Err(Error::InvalidOption {
+                option: "elbo",
+                reason: "the estimator needs at least 1 particle".into(),
+            });
+        }
+        if let Optimizer::Adam {
+            beta1,
+            beta2,
+            epsilon,
+        } = self.optimizer
+        {
+            for (name, beta) in [("beta1", beta1), ("beta2", beta2)] {
+                if !(0.0..1.0).contains(&beta) {
+                    return Err(Error::InvalidOption {
+                        option: "optimizer",
+                        reason: format!("Adam {name} must be in [0, 1), got {beta}"),
+                    });
+                }
+            }
+            if !(epsilon.is_finite() && epsilon > 0.0) {
+                return Err(Error::InvalidOption {
+                    option: "optimizer",
+                    reason: format!("Adam epsilon must be positive and finite, got {epsilon}"),
+                });
+            }
+        }
         if self.particles == 0 {
             return Err(Error::InvalidOption {
                 option: "particles",

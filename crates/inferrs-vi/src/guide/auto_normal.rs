@@ -1,0 +1,190 @@
+//! [`AutoNormal`]: the mean-field automatic guide.
+
+use burn::module::Module;
+use burn::tensor::{Device, Tensor};
+use inferrs_distributions::{Bijector, Distribution, Normal, Rng};
+
+use super::sites::{AutoSite, auto_sites, check_init_scale, inverse_softplus, same_sites};
+use super::{Guide, GuideDraw, GuideTrace, LatentSite, Rows, downcast};
+use crate::runtime::{DynModule, Values};
+use crate::{Error, Parameter};
+
+/// Locations and raw (pre-softplus) scales, one pair per site of a group.
+#[derive(Module, Debug)]
+pub(crate) struct LocScale {
+    locs: Vec<Parameter>,
+    scales: Vec<Parameter>,
+}
+
+impl LocScale {
+    fn new(sites: &[&AutoSite], raw_scale: f64, device: &Device) -> Self {
+        let (locs, scales) = sites
+            .iter()
+            .map(|s| {
+                (
+                    Parameter::from_tensor(Tensor::zeros(s.free, device)),
+                    Parameter::from_tensor(Tensor::full(s.free, raw_scale, device)),
+                )
+            })
+            .unzip();
+        Self { locs, scales }
+    }
+}
+
+/// The mean-field automatic guide: an independent Normal per element of every latent
+/// variable, in an unconstrained space mapped onto the variable's support by a bijector
+/// (`Bijector::for_support`: softplus for positive variables, sigmoid for the unit interval,
+/// stick-breaking for the simplex), with the log-det-Jacobian in `log q`.
+///
+/// As Pyro's `AutoNormal`: locations start at 0 in the unconstrained space, scales at
+/// [`AutoNormal::init_scale`] (0.1), kept positive by softplus. Local variables get one
+/// Normal per data row; a minibatch draws, and updates, only its rows.
+#[derive(Debug)]
+pub struct AutoNormal {
+    init_scale: f64,
+    sites: Vec<AutoSite>,
+    shared: Option<LocScale>,
+    rows: Option<LocScale>,
+}
+
+impl Default for AutoNormal {
+    fn default() -> Self {
+        Self {
+            init_scale: 0.1,
+            sites: Vec::new(),
+            shared: None,
+            rows: None,
+        }
+    }
+}
+
+impl AutoNormal {
+    /// The initial standard deviation of every Normal (default 0.1).
+    pub fn init_scale(mut self, scale: f64) -> Self {
+        self.init_scale = scale;
+        self
+    }
+
+    fn group(&self, site: &AutoSite) -> Option<&LocScale> {
+        if site.local {
+            self.rows.as_ref()
+        } else {
+            self.shared.as_ref()
+        }
+    }
+
+    /// The fitted location and scale of `name` in the unconstrained space, on the host
+    /// (row-major `[rows, event]`), or `None` before a fit or for an unknown name.
+    pub fn loc_scale(&self, name: &str) -> Option<(Vec<f32>, Vec<f32>)> {
+        let site = self.sites.iter().find(|s| s.name == name)?;
+        let p = self.group(site)?;
+        let loc = p.locs[site.slot]
+            .val()
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .ok()?;
+        let scale = crate::parameter::softplus(p.scales[site.slot].val())
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .ok()?;
+        Some((loc, scale))
+    }
+}
+
+impl Guide for AutoNormal {
+    fn kind(&self) -> &'static str {
+        "AutoNormal"
+    }
+
+    fn prepare(
+        &mut self,
+        latents: &[LatentSite],
+        _observed: &Values,
+        _rows: usize,
+        device: &Device,
+    ) -> Result<(), Error> {
+        check_init_scale("AutoNormal", self.init_scale)?;
+        if self.shared.is_some() && same_sites(&self.sites, latents) {
+            return Ok(());
+        }
+        let sites = auto_sites(self.kind(), latents)?;
+        let raw = inverse_softplus(self.init_scale);
+        let globals: Vec<&AutoSite> = sites.iter().filter(|s| !s.local).collect();
+        let locals: Vec<&AutoSite> = sites.iter().filter(|s| s.local).collect();
+        self.shared = Some(LocScale::new(&globals, raw, device));
+        self.rows = (!locals.is_empty()).then(|| LocScale::new(&locals, raw, device));
+        self.sites = sites;
+        Ok(())
+    }
+
+    fn draw(
+        &self,
+        _observed: &Values,
+        rows: &Rows,
+        device: &Device,
+        rng: &mut Rng,
+    ) -> Result<GuideTrace, Error> {
+        let mut trace = GuideTrace::new();
+        for site in &self.sites {
+            let Some(p) = self.group(site) else {
+                continue;
+            };
+            let (Some(loc), Some(raw)) = (
+                site.read(&p.locs[site.slot], rows),
+                site.read(&p.scales[site.slot], rows),
+            ) else {
+                continue;
+            };
+            let scale = crate::parameter::softplus(raw);
+            let n = loc.dims()[0];
+            let q = Normal::new(loc, scale).map_err(|source| Error::Distribution {
+                variable: site.name.to_string(),
+                source,
+            })?;
+            let u = q.sample(n, device, rng);
+            let log_q = q.log_prob(u.clone());
+            let identity = matches!(site.bijector, Bijector::Identity);
+            let (value, log_q) = if identity {
+                (u, log_q)
+            } else {
+                let jac = site.bijector.log_abs_det_jacobian(u.clone());
+                (site.bijector.forward(u), log_q - jac)
+            };
+            trace.insert(
+                site.name,
+                GuideDraw {
+                    value,
+                    log_q,
+                    reparameterized: true,
+                    dist: identity.then(|| Box::new(q) as Box<dyn Distribution>),
+                },
+            );
+        }
+        Ok(trace)
+    }
+
+    fn parameters(&self) -> Option<Box<dyn DynModule>> {
+        self.shared
+            .clone()
+            .map(|p| Box::new(p) as Box<dyn DynModule>)
+    }
+
+    fn row_parameters(&self) -> Option<Box<dyn DynModule>> {
+        self.rows.clone().map(|p| Box::new(p) as Box<dyn DynModule>)
+    }
+
+    fn set_parameters(
+        &mut self,
+        shared: Option<Box<dyn DynModule>>,
+        rows: Option<Box<dyn DynModule>>,
+    ) {
+        self.shared = shared.map(|m| downcast(m, "AutoNormal"));
+        self.rows = rows.map(|m| downcast(m, "AutoNormal"));
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}

@@ -1,0 +1,151 @@
+//! Guides (q-models): what a fit draws the latent variables from. [`QModel`] is written by the
+//! user with `qmodel!`; [`AutoNormal`], [`AutoDelta`] and [`AutoMultivariateNormal`] build
+//! themselves from the model's latent variables. One guide a file; `sites.rs` holds what the
+//! automatic guides share.
+
+mod auto_delta;
+mod auto_mvn;
+mod auto_normal;
+mod qmodel;
+mod rows;
+mod sites;
+
+use burn::tensor::{Device, Tensor};
+use indexmap::IndexMap;
+use inferrs_distributions::{Distribution, Rng, Support};
+
+pub use auto_delta::AutoDelta;
+pub use auto_mvn::AutoMultivariateNormal;
+pub use auto_normal::AutoNormal;
+pub use qmodel::QModel;
+pub use rows::Rows;
+
+use crate::Error;
+use crate::runtime::{DynModule, Values};
+
+/// A latent variable of a model: a random variable that the data does not give, as found by a
+/// run of the model at the start of `fit`.
+#[derive(Clone, Debug)]
+pub struct LatentSite {
+    /// The variable's name.
+    pub name: &'static str,
+    /// The shape of its value, `[rows, event]` (`rows` is 1 for a global variable, the rows of
+    /// the whole data for a local one).
+    pub shape: [usize; 2],
+    /// Whether it is local (one value per data row).
+    pub local: bool,
+    /// The support of its distribution in the model.
+    pub support: Support,
+}
+
+/// One latent variable drawn by a guide.
+#[derive(Debug)]
+pub struct GuideDraw {
+    /// The drawn value, `[rows, event]`.
+    pub value: Tensor<2>,
+    /// `log q(value)`, `[rows]` (or `[1]` for a joint density of several variables; only the
+    /// sum over all draws enters the ELBO).
+    pub log_q: Tensor<1>,
+    /// Whether `value` carries the gradient of the guide's parameters (a reparameterised draw).
+    /// Draws that do not get a score-function gradient in the ELBO.
+    pub reparameterized: bool,
+    /// The guide's distribution of `value` when the value is a plain draw of it (no bijector
+    /// between them): the mean-field ELBO uses it for a closed-form KL divergence.
+    pub dist: Option<Box<dyn Distribution>>,
+}
+
+/// The draws of one run of a guide, by variable name.
+pub type GuideTrace = IndexMap<&'static str, GuideDraw>;
+
+/// The values of a guide's draw, by name (what a substitute handler takes).
+pub(crate) fn draw_values(trace: &GuideTrace) -> Values {
+    trace
+        .iter()
+        .map(|(name, d)| (name.to_string(), d.value.clone()))
+        .collect()
+}
+
+/// A guide: a distribution `q` over a model's latent variables with trainable parameters.
+///
+/// A fit calls [`prepare`](Guide::prepare) once, then per step and particle
+/// [`draw`](Guide::draw). The guide owns no optimizer state: it hands its parameters to the
+/// inference loop as burn modules ([`parameters`](Guide::parameters) for those every row
+/// shares, [`row_parameters`](Guide::row_parameters) for those of local variables, one row
+/// per data row) and takes them back with [`set_parameters`](Guide::set_parameters).
+pub trait Guide: Send {
+    /// A short name for messages, e.g. `"AutoNormal"`.
+    fn kind(&self) -> &'static str;
+
+    /// Fits the guide to the model's latent variables: an automatic guide creates its
+    /// parameters (keeping those of an earlier fit of the same variables); a q-model checks that
+    /// it draws exactly these variables.
+    ///
+    /// # Arguments
+    /// * `latents` - the model's latent variables.
+    /// * `observed` - the data of the fit (on `device`), or its first batch.
+    /// * `rows` - the rows of `observed`.
+    /// * `device` - the device of the model's parameters (without autodiff).
+    ///
+    /// # Errors
+    /// A latent variable the guide cannot draw, or a guide variable that is not latent, each
+    /// naming the variable.
+    fn prepare(
+        &mut self,
+        latents: &[LatentSite],
+        observed: &Values,
+        rows: usize,
+        device: &Device,
+    ) -> Result<(), Error>;
+
+    /// One draw of every latent variable the guide covers for the rows `rows`.
+    ///
+    /// An automatic guide draws a local variable for the rows of the fit or a batch of them
+    /// ([`Rows::batch`]), and leaves it out for data with other rows (the model then draws it
+    /// from its prior).
+    ///
+    /// # Errors
+    /// Any error of a q-model's function.
+    fn draw(
+        &self,
+        observed: &Values,
+        rows: &Rows,
+        device: &Device,
+        rng: &mut Rng,
+    ) -> Result<GuideTrace, Error>;
+
+    /// The parameters every row shares (`None` before [`prepare`](Guide::prepare)).
+    fn parameters(&self) -> Option<Box<dyn DynModule>>;
+
+    /// The parameters of local variables, one row per data row of the fit, each
+    /// `[rows, ..]`: a minibatch reads and updates only its rows (`None` when there are none).
+    fn row_parameters(&self) -> Option<Box<dyn DynModule>> {
+        None
+    }
+
+    /// Takes back parameters handed out by [`parameters`](Guide::parameters) and
+    /// [`row_parameters`](Guide::row_parameters) (stepped, moved or restored).
+    ///
+    /// # Panics
+    /// When a module is not of the guide's own type (a programmer's mistake in an
+    /// inference algorithm).
+    fn set_parameters(
+        &mut self,
+        shared: Option<Box<dyn DynModule>>,
+        rows: Option<Box<dyn DynModule>>,
+    );
+
+    /// The guide as `Any`, to reach its own methods after a fit:
+    /// `model.guide().and_then(|g| g.as_any().downcast_ref::<AutoNormal>())`.
+    fn as_any(&self) -> &dyn std::any::Any;
+}
+
+/// `module` back as `M`.
+///
+/// # Panics
+/// When it is another type: see [`Guide::set_parameters`].
+pub(crate) fn downcast<M: 'static>(module: Box<dyn DynModule>, guide: &str) -> M {
+    match module.into_any().downcast::<M>() {
+        Ok(m) => *m,
+        Err(_) => panic!("{guide}: set_parameters was given a module of another guide"),
+    }
+}

@@ -1,0 +1,139 @@
+//! [`QModel`]: a guide written by the user with `qmodel!`.
+
+use burn::module::Module;
+use burn::tensor::Device;
+use inferrs_distributions::Rng;
+use inferrs_graph::Graph;
+
+use super::sites::names;
+use super::{Guide, GuideDraw, GuideTrace, LatentSite, Rows, downcast};
+use crate::Error;
+use crate::runtime::{Ctx, DynModule, Handler, Unfilled, Values};
+
+/// A q-model written with `qmodel!`: parameters, and a function drawing the latent variables.
+///
+/// Its random variables are matched to the model's latent variables by name; a variable of the
+/// q-model that the data gives is an input (as InferPy's amortised q-models take `x`), and so
+/// is a declared `input`. A minibatch runs it on the batch's rows.
+pub struct QModel<P, F> {
+    graph: Graph,
+    params: P,
+    f: F,
+}
+
+impl<P, F> QModel<P, F>
+where
+    P: Module + 'static,
+    F: Fn(&P, &mut Ctx<'_>) -> Result<(), Error> + Send + 'static,
+{
+    /// Assembles a q-model; `qmodel!` calls this.
+    pub fn new(graph: Graph, params: P, f: F) -> Self {
+        Self { graph, params, f }
+    }
+
+    /// The q-model's graph.
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// Its trainable parameters.
+    pub fn params(&self) -> &P {
+        &self.params
+    }
+
+    /// A run: the data condition its variables, the others are drawn and scored (`log q`).
+    fn run(
+        &self,
+        observed: &Values,
+        rows: usize,
+        device: &Device,
+        rng: &mut Rng,
+    ) -> Result<GuideTrace, Error> {
+        let mut ctx =
+            Ctx::new(rows, device.clone(), rng, Unfilled::Draw).with(Handler::Condition(observed));
+        (self.f)(&self.params, &mut ctx)?;
+        let mut trace = GuideTrace::new();
+        for site in ctx.into_trace() {
+            if site.observed {
+                continue;
+            }
+            let log_q = site.log_prob();
+            let reparameterized = site.reparameterized();
+            trace.insert(
+                site.name,
+                GuideDraw {
+                    value: site.value,
+                    log_q,
+                    reparameterized,
+                    dist: Some(site.dist),
+                },
+            );
+        }
+        Ok(trace)
+    }
+}
+
+impl<P, F> Guide for QModel<P, F>
+where
+    P: Module + 'static,
+    F: Fn(&P, &mut Ctx<'_>) -> Result<(), Error> + Send + 'static,
+{
+    fn kind(&self) -> &'static str {
+        "q-model"
+    }
+
+    fn prepare(
+        &mut self,
+        latents: &[LatentSite],
+        observed: &Values,
+        rows: usize,
+        device: &Device,
+    ) -> Result<(), Error> {
+        let mut rng = <Rng as rand::SeedableRng>::seed_from_u64(0);
+        let trace = self.run(observed, rows, device, &mut rng)?;
+        for name in trace.keys() {
+            if !latents.iter().any(|l| l.name == *name) {
+                return Err(Error::NotLatent {
+                    variable: name.to_string(),
+                    latents: names(latents),
+                });
+            }
+        }
+        for latent in latents {
+            if !trace.contains_key(latent.name) {
+                return Err(Error::NotInQModel {
+                    variable: latent.name.to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn draw(
+        &self,
+        observed: &Values,
+        rows: &Rows,
+        device: &Device,
+        rng: &mut Rng,
+    ) -> Result<GuideTrace, Error> {
+        self.run(observed, rows.count(), device, rng)
+    }
+
+    fn parameters(&self) -> Option<Box<dyn DynModule>> {
+        Some(Box::new(self.params.clone()))
+    }
+
+    fn set_parameters(
+        &mut self,
+        shared: Option<Box<dyn DynModule>>,
+        _rows: Option<Box<dyn DynModule>>,
+    ) {
+        if let Some(m) = shared {
+            self.params = downcast(m, "q-model");
+        }
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}

@@ -1,0 +1,15 @@
+//! Inference, as a layer of its own over the runtime: [`Svi`] (the step loop), the ELBO
+//! estimators as values ([`TraceElbo`], [`TraceMeanFieldElbo`], [`RenyiElbo`]), the options
+//! [`VI`], and [`Predictive`] (the queries). A new inference algorithm goes here, as a
+//! composition of the runtime's handlers.
+
+pub(crate) mod elbo;
+pub(crate) mod predictive;
+mod row_optimizer;
+pub(crate) mod svi;
+pub(crate) mod vi;
+
+pub use elbo::{Elbo, Estimate, Particle, RenyiElbo, TraceElbo, TraceMeanFieldElbo};
+pub use predictive::Predictive;
+pub use svi::Svi;
+pub use vi::{DEFAULT_LR, FitReport, Optimizer, Schedule, VI};

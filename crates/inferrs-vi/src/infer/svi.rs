@@ -1,0 +1,478 @@
+//! [`Svi`]: the step loop of variational inference, done once for every guide and estimator:
+//! batches, the optimizer and its schedule, progress, and the rollback to the last parameters
+//! with a finite loss.
+
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::GradientsParams;
+use burn::tensor::{Device, Tensor};
+use indicatif::{ProgressBar, ProgressStyle};
+use inferrs_distributions::Rng;
+use rand::SeedableRng;
+
+use super::elbo::{Elbo, Particle};
+use super::row_optimizer::RowOptimizer;
+use super::vi::{FitReport, VI};
+use crate::guide::{Guide, GuideTrace, LatentSite, Rows, draw_values};
+use crate::runtime::{Ctx, DynModule, Handler, Unfilled, Values};
+use crate::source::{Batch, DataSource};
+use crate::{Data, Error, Model};
+
+/// Stochastic variational inference: maximises a variational bound ([`Elbo`]) of a model's
+/// data over the parameters of the model and of its guide, one optimizer step per batch.
+///
+/// `model.fit(&data, vi)` is `Svi::new(vi).run(&mut model, &mut data.clone())`.
+///
+/// ```
+/// use inferrs_vi::{Svi, TraceElbo, VI};
+/// let svi = Svi::new(VI::new(100).batch_size(32).elbo(TraceElbo { particles: 2 }));
+/// # let _ = svi;
+/// ```
+#[derive(Debug)]
+pub struct Svi {
+    vi: VI,
+}
+
+/// The trainable state of a fit: the model's parameters and the guide's, on the autodiff
+/// device.
+struct State<P> {
+    params: P,
+    shared: Option<Box<dyn DynModule>>,
+    rows: Option<Box<dyn DynModule>>,
+}
+
+impl<P: Clone> State<P> {
+    fn snapshot(&self) -> Self {
+        Self {
+            params: self.params.clone(),
+            shared: self.shared.as_ref().map(|m| m.clone_box()),
+            rows: self.rows.as_ref().map(|m| m.clone_box()),
+        }
+    }
+}
+
+impl Svi {
+    /// The loop with `vi`'s options.
+    pub fn new(vi: VI) -> Self {
+        Self { vi }
+    }
+
+    /// Fits `model` to the rows of `source`.
+    ///
+    /// Random variables that the source gives are observed; the others are latent and need
+    /// a guide (the options' q-model or automatic guide, or the model's guide from an earlier
+    /// fit). Without latent variables the bound is the log-likelihood and the fit is maximum
+    /// likelihood. A progress bar and InferPy's line `{epoch} epochs\t{loss}` are shown unless
+    /// the options are quiet.
+    ///
+    /// # Errors
+    /// As [`Model::fit`].
+    pub fn run<P, F>(
+        self,
+        model: &mut Model<P, F>,
+        source: &mut dyn DataSource,
+    ) -> Result<FitReport, Error>
+    where
+        P: Module,
+        F: Fn(&P, &mut Ctx<'_>) -> Result<(), Error>,
+    {
+        let mut vi = self.vi;
+        vi.validate()?;
+        let total = model.check_source(source)?;
+        let batch_size = vi.get_batch_size().filter(|&m| m < total);
+        let elbo = vi.take_elbo();
+        let inner = model.device();
+
+        // The rows discovery and the guide's preparation see: the whole data for a
+        // full-batch fit, the first batch of a minibatch fit.
+        let first: Batch = match batch_size {
+            None => whole(source)?,
+            Some(m) => first_batch(source, m)?,
+        };
+        let first_inner = first.data.tensors(&inner, &[]);
+        let latents = discover(model, &first_inner, first.indices.len(), total, &inner)?;
+        // A guide given in the options replaces the model's only when the fit succeeds.
+        let given = vi.take_guide();
+        let replaces = given.is_some();
+        let mut previous = model.guide.take();
+        let mut guide = if replaces { given } else { previous.take() };
+        let result = Self::train(
+            model,
+            source,
+            &vi,
+            elbo,
+            guide.as_deref_mut(),
+            &latents,
+            (first, first_inner),
+            total,
+            batch_size,
+        );
+        model.guide = match (&result, replaces) {
+            (Err(_), true) => previous,
+            _ => guide,
+        };
+        result
+    }
+
+    /// The loss (the negative bound) of `model` as it is, estimated as a fit's step would:
+    /// on the rows `batch` of `data` (their local terms scaled by `N / M`, so the estimate is
+    /// of the whole data), or on all of `data`. Nothing is trained; the options' seed gives
+    /// the draws.
+    ///
+    /// Over the batches of one epoch, the estimates weighted by `M / N` sum to the
+    /// full-batch loss when the guide's draws are fixed (a point guide, or no latent
+    /// variable).
+    ///
+    /// # Errors
+    /// [`Error::LatentWithoutGuide`] when the model has latent variables and no fitted guide;
+    /// the model's errors.
+    pub fn evaluate<P, F>(
+        mut self,
+        model: &Model<P, F>,
+        data: &Data,
+        batch: Option<&[usize]>,
+    ) -> Result<f64, Error>
+    where
+        P: Module,
+        F: Fn(&P, &mut Ctx<'_>) -> Result<(), Error>,
+    {
+        self.vi.validate()?;
+        let total = model.check_source(data)?;
+        let device = model.device();
+        let (observed, rows) = match batch {
+            Some(indices) => {
+                if let Some(&bad) = indices.iter().find(|&&i| i >= total) {
+                    return Err(Error::InvalidOption {
+                        option: "batch",
+                        reason: format!("row {bad} is not a row of the data ({total} rows)"),
+                    });
+                }
+                (
+                    data.gather(indices).tensors(&device, &[]),
+                    Rows::batch(indices, total, &device),
+                )
+            }
+            None => (data.tensors(&device, &[]), Rows::all(total)),
+        };
+        let elbo = self.vi.take_elbo();
+        let mut rng = Rng::seed_from_u64(self.vi.get_seed());
+        let estimate = estimate_batch(
+            &model.f,
+            &model.params,
+            model.guide.as_deref(),
+            &observed,
+            &rows,
+            total,
+            &*elbo,
+            None,
+            &device,
+            &mut rng,
+        )?;
+        Ok(-scalar(&estimate.value)?)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn train<P, F>(
+        model: &mut Model<P, F>,
+        source: &mut dyn DataSource,
+        vi: &VI,
+        elbo: Box<dyn Elbo>,
+        mut guide: Option<&mut (dyn Guide + 'static)>,
+        latents: &[LatentSite],
+        (first, first_inner): (Batch, Values),
+        total: usize,
+        batch_size: Option<usize>,
+    ) -> Result<FitReport, Error>
+    where
+        P: Module,
+        F: Fn(&P, &mut Ctx<'_>) -> Result<(), Error>,
+    {
+        let inner = model.device();
+        let device = inner.clone().autodiff();
+        let first_rows = first.indices.len();
+        let mut shuffle = Rng::seed_from_u64(vi.get_seed() ^ 0x5B0F_F1E5);
+        match (guide.as_deref_mut(), latents.first()) {
+            (None, Some(latent)) => {
+                return Err(Error::LatentWithoutGuide {
+                    variable: latent.name.to_string(),
+                });
+            }
+            (Some(g), _) => g.prepare(latents, &first_inner, first_rows, &inner)?,
+            (None, None) => {}
+        }
+        let mut state = State {
+            params: model.params.clone().train(),
+            shared: guide
+                .as_ref()
+                .and_then(|g| g.parameters())
+                .map(|m| m.train_box()),
+            rows: guide
+                .as_ref()
+                .and_then(|g| g.row_parameters())
+                .map(|m| m.train_box()),
+        };
+        let mut rng = Rng::seed_from_u64(vi.get_seed());
+        let mut optimizer = vi.optimizer_kind().init();
+        let mut row_optimizer = RowOptimizer::new(*vi.optimizer_kind());
+        let epochs = vi.epochs();
+        let bar = progress_bar(epochs, vi.is_quiet());
+        let log_every = if vi.is_quiet() { 0 } else { vi.log_interval() };
+
+        // A full-batch fit moves its data to the device once.
+        let full = batch_size
+            .is_none()
+            .then(|| first.data.tensors(&device, &[]));
+        drop(first);
+
+        let start = Instant::now();
+        let mut losses = Vec::with_capacity(epochs);
+        // The parameters whose loss was the last finite one: what the model keeps on failure.
+        let mut last_good = state.snapshot();
+        let mut baseline: Option<f64> = None;
+        let outcome: Result<(), Error> = (|| {
+            for epoch in 0..epochs {
+                let lr = vi.learning_rate_at(epoch);
+                let mut epoch_loss = 0.0;
+                let mut run_batch = |observed: &Values,
+                                     rows: Rows,
+                                     state: &mut State<P>,
+                                     guide: &mut Option<&mut (dyn Guide + 'static)>|
+                 -> Result<f64, Error> {
+                    if let Some(g) = guide.as_deref_mut() {
+                        g.set_parameters(
+                            state.shared.as_ref().map(|m| m.clone_box()),
+                            state.rows.as_ref().map(|m| m.clone_box()),
+                        );
+                    }
+                    let count = rows.count();
+                    let estimate = estimate_batch(
+                        &model.f,
+                        &state.params,
+                        guide.as_deref(),
+                        observed,
+                        &rows,
+                        total,
+                        &*elbo,
+                        baseline,
+                        &device,
+                        &mut rng,
+                    )?;
+                    let value = -scalar(&estimate.value)?;
+                    if !value.is_finite() {
+                        return Err(Error::NonFiniteLoss {
+                            epoch: epoch + 1,
+                            loss: value,
+                            kept_epoch: epoch,
+                        });
+                    }
+                    last_good = state.snapshot();
+                    baseline = Some(baseline.map_or(-value, |b| 0.9 * b - 0.1 * value));
+                    let loss: Tensor<1> = -estimate.surrogate;
+                    let mut grads = loss.backward();
+                    let model_grads = GradientsParams::from_module(&mut grads, &state.params);
+                    state.params = optimizer.step(lr, state.params.clone(), model_grads);
+                    if let Some(shared) = state.shared.take() {
+                        state.shared = Some(shared.step_box(&mut optimizer, lr, &mut grads));
+                    }
+                    if let Some(rows) = state.rows.take() {
+                        state.rows = Some(row_optimizer.step(rows, lr, &mut grads));
+                    }
+                    Ok(value * count as f64 / total as f64)
+                };
+                match &full {
+                    Some(observed) => {
+                        epoch_loss +=
+                            run_batch(observed, Rows::all(total), &mut state, &mut guide)?;
+                    }
+                    None => {
+                        let m = batch_size.unwrap_or(total);
+                        for batch in source.epoch(m, Some(&mut shuffle))? {
+                            let batch = batch?;
+                            let observed = batch.data.tensors(&device, &[]);
+                            let rows = Rows::batch(&batch.indices, total, &device);
+                            epoch_loss += run_batch(&observed, rows, &mut state, &mut guide)?;
+                        }
+                    }
+                }
+                losses.push(epoch_loss);
+                let done = epoch + 1;
+                if log_every > 0 && done % log_every == 0 {
+                    let line = format!("{done} epochs\t{epoch_loss}");
+                    bar.suspend(|| println!("{line}"));
+                }
+                if done % 50 == 0 || done == epochs {
+                    bar.set_position(done as u64);
+                    bar.set_message(format!("{epoch_loss:.3}"));
+                }
+            }
+            Ok(())
+        })();
+        // The parameters after the last step were never scored: check them.
+        let outcome = outcome.and_then(|()| {
+            let finite = crate::runtime::module_is_finite(&state.params)
+                && state.shared.as_ref().is_none_or(|m| m.is_finite())
+                && state.rows.as_ref().is_none_or(|m| m.is_finite());
+            if finite {
+                Ok(())
+            } else {
+                Err(Error::NonFiniteParameters { epoch: epochs })
+            }
+        });
+        let kept = match outcome {
+            Ok(()) => {
+                bar.finish_and_clear();
+                state
+            }
+            Err(e) => {
+                bar.abandon();
+                restore(&mut model.params, guide, last_good);
+                return Err(e);
+            }
+        };
+        let seconds = start.elapsed().as_secs_f64();
+        restore(&mut model.params, guide, kept);
+        model.fit_data = Some(match source.in_memory() {
+            Some(data) => (data.tensors(&inner, &[]), total),
+            None => (Values::new(), total),
+        });
+        model.set_seed(vi.get_seed());
+        Ok(FitReport {
+            losses,
+            rows: total,
+            seconds,
+        })
+    }
+}
+
+/// The bound's estimate for one batch: `particles` draws of the guide, the model run on each
+/// with the data conditioned, the draw substituted and local sites scaled by `N / M`.
+#[allow(clippy::too_many_arguments)]
+fn estimate_batch<P, F>(
+    f: &F,
+    params: &P,
+    guide: Option<&(dyn Guide + 'static)>,
+    observed: &Values,
+    rows: &Rows,
+    total: usize,
+    elbo: &dyn Elbo,
+    baseline: Option<f64>,
+    device: &Device,
+    rng: &mut Rng,
+) -> Result<super::elbo::Estimate, Error>
+where
+    F: Fn(&P, &mut Ctx<'_>) -> Result<(), Error>,
+{
+    let count = rows.count();
+    let factor = total as f64 / count as f64;
+    let particles = (0..elbo.particles())
+        .map(|_| {
+            let draw = match guide {
+                Some(g) => g.draw(observed, rows, device, rng)?,
+                None => GuideTrace::new(),
+            };
+            let values = draw_values(&draw);
+            let mut ctx = Ctx::new(count, device.clone(), rng, Unfilled::RequireGuide)
+                .with(Handler::Condition(observed))
+                .with(Handler::Substitute(&values));
+            if count != total {
+                ctx = ctx.with(Handler::ScaleLocal(factor));
+            }
+            f(params, &mut ctx)?;
+            Ok(Particle {
+                model: ctx.into_trace(),
+                guide: draw,
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    elbo.estimate(particles, baseline, device)
+}
+
+fn scalar(t: &Tensor<1>) -> Result<f64, Error> {
+    t.clone()
+        .try_into_scalar::<f32>()
+        .map(f64::from)
+        .map_err(|e| Error::Device(format!("{e:?}")))
+}
+
+/// Puts `state` (moved off autodiff) into the model and its guide.
+fn restore<P: Module>(params: &mut P, guide: Option<&mut (dyn Guide + 'static)>, state: State<P>) {
+    *params = state.params.valid();
+    if let Some(g) = guide {
+        g.set_parameters(
+            state.shared.map(|m| m.valid_box()),
+            state.rows.map(|m| m.valid_box()),
+        );
+    }
+}
+
+/// The whole source as one batch.
+fn whole(source: &mut dyn DataSource) -> Result<Batch, Error> {
+    if let Some(data) = source.in_memory() {
+        let rows = DataSource::rows(data);
+        return Ok(Batch {
+            data: data.clone(),
+            indices: (0..rows).collect(),
+        });
+    }
+    let rows = source.rows();
+    first_batch(source, rows)
+}
+
+/// The first batch of `m` rows of an unshuffled epoch.
+fn first_batch(source: &mut dyn DataSource, m: usize) -> Result<Batch, Error> {
+    let mut batches = source.epoch(m, None)?;
+    batches.next().unwrap_or_else(|| {
+        Err(Error::Data {
+            column: "(none)".to_string(),
+            reason: "the data has no rows".to_string(),
+        })
+    })
+}
+
+fn progress_bar(epochs: usize, quiet: bool) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(epochs as u64);
+    if let Ok(style) = ProgressStyle::with_template(
+        "{elapsed_precise} [{bar:30}] {pos}/{len} epochs, loss {msg} ({eta} left)",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// The latent variables of `model` found by a run on `observed` (`rows` rows of data with
+/// `total`): a local one has `total` rows.
+pub(crate) fn discover<P, F>(
+    model: &Model<P, F>,
+    observed: &Values,
+    rows: usize,
+    total: usize,
+    device: &Device,
+) -> Result<Vec<LatentSite>, Error>
+where
+    P: Module,
+    F: Fn(&P, &mut Ctx<'_>) -> Result<(), Error>,
+{
+    // Its own stream, so that the fit's stream does not depend on whether there are latents.
+    let mut rng = Rng::seed_from_u64(model.seed() ^ 0x5EED_1A7E);
+    let mut ctx =
+        Ctx::new(rows, device.clone(), &mut rng, Unfilled::Draw).with(Handler::Condition(observed));
+    (model.f)(&model.params, &mut ctx)?;
+    Ok(ctx
+        .into_trace()
+        .into_iter()
+        .filter(|s| !s.observed)
+        .map(|s| {
+            let [r, e] = s.value.dims();
+            LatentSite {
+                name: s.name,
+                shape: [if s.local { total } else { r }, e],
+                local: s.local,
+                support: s.support(),
+            }
+        })
+        .collect())
+}

@@ -1,0 +1,20 @@
+//! The runtime, for people extending the library: the context a model function runs in
+//! ([`Ctx`]), the handlers that decide what a sample site does ([`Handler`]), the trace a run
+//! leaves ([`Trace`], [`Site`]), and guides' parameters as type-erased burn modules
+//! ([`DynModule`]).
+//!
+//! A model written with `datamodel!` is a function `Fn(&P, &mut Ctx) -> Result<(), Error>`.
+//! Every inference algorithm runs it in a context built from a few handlers (see
+//! [`Handler`]'s documentation for the compositions), then reads the trace. Users of the
+//! library do not need this module.
+
+mod ctx;
+mod handler;
+mod module;
+mod site;
+
+pub use ctx::Ctx;
+pub use handler::{Handler, Unfilled, Values};
+pub use module::DynModule;
+pub(crate) use module::is_finite as module_is_finite;
+pub use site::{Site, Trace};

@@ -1,0 +1,138 @@
+//! [`DynModule`]: a burn module behind a trait object, so that a guide of any type can hand its
+//! parameters to the inference loop, which moves them on and off autodiff, steps them,
+//! checkpoints them and checks them, without knowing their type.
+
+use std::any::Any;
+
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::tensor::{Gradients, Tensor};
+
+/// A burn [`Module`] seen through an object-safe trait. Implemented for every module.
+pub trait DynModule: Send + std::fmt::Debug {
+    /// A copy (burn tensors are reference counted: a handful of pointer copies).
+    fn clone_box(&self) -> Box<dyn DynModule>;
+    /// The module on the autodiff device, tracked.
+    fn train_box(&self) -> Box<dyn DynModule>;
+    /// The module off autodiff.
+    fn valid_box(&self) -> Box<dyn DynModule>;
+    /// One step of `optimizer` with the module's gradients taken out of `grads`.
+    fn step_box(
+        self: Box<Self>,
+        optimizer: &mut ModuleOptimizer,
+        lr: f64,
+        grads: &mut Gradients,
+    ) -> Box<dyn DynModule>;
+    /// The module's gradients taken out of `grads` (for an optimizer that is not burn's).
+    fn grads(&self, grads: &mut Gradients) -> GradientsParams;
+    /// Maps every float parameter's value off autodiff, seen as `[rows, rest]`, with
+    /// `f(id, value)`: `Some(new value)` replaces it (tracked again when it was), `None`
+    /// keeps it. The row-sparse optimizer steps per-row parameters this way.
+    fn map_params(
+        self: Box<Self>,
+        f: &mut dyn FnMut(burn::module::ParamId, Tensor<2>) -> Option<Tensor<2>>,
+    ) -> Box<dyn DynModule>;
+    /// Whether every parameter value is finite.
+    fn is_finite(&self) -> bool;
+    /// Number of scalar parameters.
+    fn num_scalars(&self) -> usize;
+    /// The module as `Any`, to downcast to its type.
+    fn as_any(&self) -> &dyn Any;
+    /// The module as `Box<dyn Any>`, to take it back as its type.
+    fn into_any(self: Box<Self>) -> Box<dyn Any>;
+}
+
+impl<M: Module + 'static> DynModule for M {
+    fn clone_box(&self) -> Box<dyn DynModule> {
+        Box::new(self.clone())
+    }
+
+    fn train_box(&self) -> Box<dyn DynModule> {
+        Box::new(self.clone().train())
+    }
+
+    fn valid_box(&self) -> Box<dyn DynModule> {
+        Box::new(self.valid())
+    }
+
+    fn step_box(
+        self: Box<Self>,
+        optimizer: &mut ModuleOptimizer,
+        lr: f64,
+        grads: &mut Gradients,
+    ) -> Box<dyn DynModule> {
+        let g = GradientsParams::from_module(grads, &*self);
+        Box::new(optimizer.step(lr, *self, g))
+    }
+
+    fn grads(&self, grads: &mut Gradients) -> GradientsParams {
+        GradientsParams::from_module(grads, self)
+    }
+
+    fn map_params(
+        self: Box<Self>,
+        f: &mut dyn FnMut(burn::module::ParamId, Tensor<2>) -> Option<Tensor<2>>,
+    ) -> Box<dyn DynModule> {
+        type RowMap<'f> = &'f mut dyn FnMut(burn::module::ParamId, Tensor<2>) -> Option<Tensor<2>>;
+        struct Mapper<'f>(RowMap<'f>);
+        impl burn::module::ModuleMapper for Mapper<'_> {
+            fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+                let (id, tensor, mapper) = param.consume();
+                let shape = tensor.shape();
+                let dims = shape.dims::<D>();
+                let rows = dims.first().copied().unwrap_or(1);
+                let rest = shape.num_elements() / rows.max(1);
+                // Reshaped off autodiff: a reshape of the tracked leaf would be a node of its
+                // own, and the leaf's gradient would no longer reach the parameter.
+                let flat: Tensor<2> = tensor.clone().inner().reshape([rows, rest]);
+                let tensor = match (self.0)(id, flat) {
+                    None => tensor,
+                    Some(updated) => {
+                        let lifted = Tensor::<D>::from_inner(updated.reshape(dims));
+                        if tensor.is_require_grad() {
+                            lifted.require_grad()
+                        } else {
+                            lifted
+                        }
+                    }
+                };
+                Param::from_mapped_value(id, tensor, mapper)
+            }
+        }
+        Box::new((*self).map(&mut Mapper(f)))
+    }
+
+    fn is_finite(&self) -> bool {
+        is_finite(self)
+    }
+
+    fn num_scalars(&self) -> usize {
+        self.num_params()
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+}
+
+/// Whether every float parameter of `module` is finite.
+pub(crate) fn is_finite<M: Module>(module: &M) -> bool {
+    struct Finite(bool);
+    impl ModuleVisitor for Finite {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if self.0 {
+                let value = param.val();
+                let bad = value.clone().is_nan().any().into_scalar::<bool>()
+                    || value.is_inf().any().into_scalar::<bool>();
+                self.0 = !bad;
+            }
+        }
+    }
+    let mut visitor = Finite(true);
+    module.visit(&mut visitor);
+    visitor.0
+}

@@ -1,0 +1,116 @@
+//! What a run of a model leaves: its sample sites, in the order the model visited them.
+
+use burn::tensor::Tensor;
+use inferrs_distributions::{Distribution, Support};
+
+/// One sample site of a run: the variable's value, its distribution and what the handlers
+/// said of it.
+///
+/// The log-density is not computed by the run: whoever reads the trace scores the sites it
+/// needs ([`Site::log_prob`]), so queries that only draw never pay for it.
+#[derive(Debug)]
+pub struct Site {
+    /// The variable's name.
+    pub name: &'static str,
+    /// Its value.
+    ///
+    /// # Shapes
+    /// `[rows, event]`: `rows` is 1 for a global variable.
+    pub value: Tensor<2>,
+    /// Its distribution given its parents' values in this run.
+    pub dist: Box<dyn Distribution>,
+    /// Whether the value came from the data (the condition handler).
+    pub observed: bool,
+    /// Whether the variable is local (one value per data row) rather than global.
+    pub local: bool,
+    /// The factor of its log-density (the scale handlers': `N / M` for a local site of a
+    /// minibatch; 1 otherwise).
+    pub scale: f64,
+    /// A `[rows]` mask of 0 and 1 multiplying its log-density row by row (the mask handler).
+    pub mask: Option<Tensor<1>>,
+}
+
+impl Site {
+    /// The log-density of the value, scaled and masked.
+    ///
+    /// # Shapes
+    /// Returns `[rows]`.
+    pub fn log_prob(&self) -> Tensor<1> {
+        self.scaled(self.dist.log_prob(self.value.clone()))
+    }
+
+    /// `term` (a `[rows]` log-density of this site, or a KL) with the site's mask and scale.
+    pub fn scaled(&self, term: Tensor<1>) -> Tensor<1> {
+        let term = match &self.mask {
+            Some(mask) => term * mask.clone(),
+            None => term,
+        };
+        // No node for the factor 1: a full-batch fit computes exactly what it always did.
+        if self.scale == 1.0 {
+            term
+        } else {
+            term.mul_scalar(self.scale)
+        }
+    }
+
+    /// The support of its distribution.
+    pub fn support(&self) -> Support {
+        self.dist.support()
+    }
+
+    /// Whether its distribution samples with a reparameterisation (a drawn value carries the
+    /// gradient of its parameters).
+    pub fn reparameterized(&self) -> bool {
+        self.dist.has_rsample()
+    }
+}
+
+/// The sites of one run of a model, in the order the model visited them.
+#[derive(Debug, Default)]
+pub struct Trace {
+    sites: Vec<Site>,
+}
+
+impl Trace {
+    pub(crate) fn push(&mut self, site: Site) {
+        self.sites.push(site);
+    }
+
+    /// The sites in visiting order.
+    pub fn iter(&self) -> std::slice::Iter<'_, Site> {
+        self.sites.iter()
+    }
+
+    /// The site of `name`, if the run visited it (and no handler blocked it).
+    pub fn get(&self, name: &str) -> Option<&Site> {
+        self.sites.iter().find(|s| s.name == name)
+    }
+
+    /// Number of sites.
+    pub fn len(&self) -> usize {
+        self.sites.len()
+    }
+
+    /// Whether the run left no site.
+    pub fn is_empty(&self) -> bool {
+        self.sites.is_empty()
+    }
+}
+
+impl IntoIterator for Trace {
+    type Item = Site;
+    type IntoIter = std::vec::IntoIter<Site>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.sites.into_iter()
+    }
+}
+
+impl<'t> IntoIterator for &'t Trace {
+    type Item = &'t Site;
+    type IntoIter = std::slice::Iter<'t, Site>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.sites.iter()
+    }
+}
