@@ -4,8 +4,8 @@ use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 use inferrs_distributions::Rng;
 
-use super::sites::{AutoSite, auto_sites, same_sites};
-use super::{Guide, GuideDraw, GuideTrace, LatentSite, Rows, downcast};
+use super::sites::{AutoSite, Groups, auto_sites, same_sites};
+use super::{Guide, GuideDraw, GuideTrace, LatentSite, Rows};
 use crate::runtime::{DynModule, Values};
 use crate::{Error, Parameter};
 
@@ -30,23 +30,14 @@ impl Points {
 #[derive(Debug, Default)]
 pub struct AutoDelta {
     sites: Vec<AutoSite>,
-    shared: Option<Points>,
-    rows: Option<Points>,
+    params: Groups<Points>,
 }
 
 impl AutoDelta {
-    fn group(&self, site: &AutoSite) -> Option<&Points> {
-        if site.local {
-            self.rows.as_ref()
-        } else {
-            self.shared.as_ref()
-        }
-    }
-
     /// The fitted point of `name` (in the variable's own space), on the host.
     pub fn point(&self, name: &str) -> Option<Vec<f32>> {
         let site = self.sites.iter().find(|s| s.name == name)?;
-        let p = self.group(site)?;
+        let p = self.params.of(site)?;
         site.bijector
             .forward(p.locs[site.slot].val())
             .into_data()
@@ -68,12 +59,12 @@ impl Guide for AutoDelta {
         _rows: usize,
         device: &Device,
     ) -> Result<(), Error> {
-        if self.shared.is_some() && same_sites(&self.sites, latents) {
+        if self.params.shared.is_some() && same_sites(&self.sites, latents) {
             return Ok(());
         }
         let sites = auto_sites(self.kind(), latents)?;
-        self.shared = Some(Points::new(sites.iter().filter(|s| !s.local), device));
-        self.rows = sites
+        self.params.shared = Some(Points::new(sites.iter().filter(|s| !s.local), device));
+        self.params.rows = sites
             .iter()
             .any(|s| s.local)
             .then(|| Points::new(sites.iter().filter(|s| s.local), device));
@@ -91,7 +82,8 @@ impl Guide for AutoDelta {
         let mut trace = GuideTrace::new();
         for site in &self.sites {
             let Some(loc) = self
-                .group(site)
+                .params
+                .of(site)
                 .and_then(|p| site.read(&p.locs[site.slot], rows))
             else {
                 continue;
@@ -111,13 +103,11 @@ impl Guide for AutoDelta {
     }
 
     fn parameters(&self) -> Option<Box<dyn DynModule>> {
-        self.shared
-            .clone()
-            .map(|p| Box::new(p) as Box<dyn DynModule>)
+        self.params.shared_module()
     }
 
     fn row_parameters(&self) -> Option<Box<dyn DynModule>> {
-        self.rows.clone().map(|p| Box::new(p) as Box<dyn DynModule>)
+        self.params.rows_module()
     }
 
     fn set_parameters(
@@ -125,8 +115,7 @@ impl Guide for AutoDelta {
         shared: Option<Box<dyn DynModule>>,
         rows: Option<Box<dyn DynModule>>,
     ) {
-        self.shared = shared.map(|m| downcast(m, "AutoDelta"));
-        self.rows = rows.map(|m| downcast(m, "AutoDelta"));
+        self.params.set(shared, rows, "AutoDelta");
     }
 
     fn as_any(&self) -> &dyn std::any::Any {

@@ -4,8 +4,8 @@ use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 use inferrs_distributions::{Bijector, Distribution, Normal, Rng};
 
-use super::sites::{AutoSite, auto_sites, check_init_scale, inverse_softplus, same_sites};
-use super::{Guide, GuideDraw, GuideTrace, LatentSite, Rows, downcast};
+use super::sites::{AutoSite, Groups, auto_sites, check_init_scale, inverse_softplus, same_sites};
+use super::{Guide, GuideDraw, GuideTrace, LatentSite, Rows};
 use crate::runtime::{DynModule, Values};
 use crate::{Error, Parameter};
 
@@ -43,8 +43,7 @@ impl LocScale {
 pub struct AutoNormal {
     init_scale: f64,
     sites: Vec<AutoSite>,
-    shared: Option<LocScale>,
-    rows: Option<LocScale>,
+    params: Groups<LocScale>,
 }
 
 impl Default for AutoNormal {
@@ -52,8 +51,7 @@ impl Default for AutoNormal {
         Self {
             init_scale: 0.1,
             sites: Vec::new(),
-            shared: None,
-            rows: None,
+            params: Groups::default(),
         }
     }
 }
@@ -65,19 +63,11 @@ impl AutoNormal {
         self
     }
 
-    fn group(&self, site: &AutoSite) -> Option<&LocScale> {
-        if site.local {
-            self.rows.as_ref()
-        } else {
-            self.shared.as_ref()
-        }
-    }
-
     /// The fitted location and scale of `name` in the unconstrained space, on the host
     /// (row-major `[rows, event]`), or `None` before a fit or for an unknown name.
     pub fn loc_scale(&self, name: &str) -> Option<(Vec<f32>, Vec<f32>)> {
         let site = self.sites.iter().find(|s| s.name == name)?;
-        let p = self.group(site)?;
+        let p = self.params.of(site)?;
         let loc = p.locs[site.slot]
             .val()
             .into_data()
@@ -106,15 +96,15 @@ impl Guide for AutoNormal {
         device: &Device,
     ) -> Result<(), Error> {
         check_init_scale("AutoNormal", self.init_scale)?;
-        if self.shared.is_some() && same_sites(&self.sites, latents) {
+        if self.params.shared.is_some() && same_sites(&self.sites, latents) {
             return Ok(());
         }
         let sites = auto_sites(self.kind(), latents)?;
         let raw = inverse_softplus(self.init_scale);
         let globals: Vec<&AutoSite> = sites.iter().filter(|s| !s.local).collect();
         let locals: Vec<&AutoSite> = sites.iter().filter(|s| s.local).collect();
-        self.shared = Some(LocScale::new(&globals, raw, device));
-        self.rows = (!locals.is_empty()).then(|| LocScale::new(&locals, raw, device));
+        self.params.shared = Some(LocScale::new(&globals, raw, device));
+        self.params.rows = (!locals.is_empty()).then(|| LocScale::new(&locals, raw, device));
         self.sites = sites;
         Ok(())
     }
@@ -128,7 +118,7 @@ impl Guide for AutoNormal {
     ) -> Result<GuideTrace, Error> {
         let mut trace = GuideTrace::new();
         for site in &self.sites {
-            let Some(p) = self.group(site) else {
+            let Some(p) = self.params.of(site) else {
                 continue;
             };
             let (Some(loc), Some(raw)) = (
@@ -166,13 +156,11 @@ impl Guide for AutoNormal {
     }
 
     fn parameters(&self) -> Option<Box<dyn DynModule>> {
-        self.shared
-            .clone()
-            .map(|p| Box::new(p) as Box<dyn DynModule>)
+        self.params.shared_module()
     }
 
     fn row_parameters(&self) -> Option<Box<dyn DynModule>> {
-        self.rows.clone().map(|p| Box::new(p) as Box<dyn DynModule>)
+        self.params.rows_module()
     }
 
     fn set_parameters(
@@ -180,8 +168,7 @@ impl Guide for AutoNormal {
         shared: Option<Box<dyn DynModule>>,
         rows: Option<Box<dyn DynModule>>,
     ) {
-        self.shared = shared.map(|m| downcast(m, "AutoNormal"));
-        self.rows = rows.map(|m| downcast(m, "AutoNormal"));
+        self.params.set(shared, rows, "AutoNormal");
     }
 
     fn as_any(&self) -> &dyn std::any::Any {

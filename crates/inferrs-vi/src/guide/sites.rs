@@ -5,7 +5,8 @@ use burn::tensor::{Device, Tensor, TensorData};
 use inferrs_distributions::{Bijector, Rng};
 use rand_distr::{Distribution as _, StandardNormal};
 
-use super::{LatentSite, Rows};
+use super::{LatentSite, Rows, downcast};
+use crate::runtime::DynModule;
 use crate::{Error, Parameter};
 
 /// One latent variable as an automatic guide sees it.
@@ -126,4 +127,56 @@ pub(crate) fn names(latents: &[LatentSite]) -> String {
         .map(|l| l.name)
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// An automatic guide's parameters in two groups of one module type `M`: those of global
+/// variables (shared by every row, stepped by the fit's optimizer) and those of local ones
+/// (one row per data row, stepped row by row).
+#[derive(Debug)]
+pub(crate) struct Groups<M> {
+    pub(crate) shared: Option<M>,
+    pub(crate) rows: Option<M>,
+}
+
+impl<M> Default for Groups<M> {
+    fn default() -> Self {
+        Self {
+            shared: None,
+            rows: None,
+        }
+    }
+}
+
+impl<M: burn::module::Module + 'static> Groups<M> {
+    /// The group of `site`.
+    pub(crate) fn of(&self, site: &AutoSite) -> Option<&M> {
+        if site.local {
+            self.rows.as_ref()
+        } else {
+            self.shared.as_ref()
+        }
+    }
+
+    /// [`Guide::parameters`](super::Guide::parameters).
+    pub(crate) fn shared_module(&self) -> Option<Box<dyn DynModule>> {
+        self.shared
+            .clone()
+            .map(|p| Box::new(p) as Box<dyn DynModule>)
+    }
+
+    /// [`Guide::row_parameters`](super::Guide::row_parameters).
+    pub(crate) fn rows_module(&self) -> Option<Box<dyn DynModule>> {
+        self.rows.clone().map(|p| Box::new(p) as Box<dyn DynModule>)
+    }
+
+    /// [`Guide::set_parameters`](super::Guide::set_parameters).
+    pub(crate) fn set(
+        &mut self,
+        shared: Option<Box<dyn DynModule>>,
+        rows: Option<Box<dyn DynModule>>,
+        guide: &str,
+    ) {
+        self.shared = shared.map(|m| downcast(m, guide));
+        self.rows = rows.map(|m| downcast(m, guide));
+    }
 }

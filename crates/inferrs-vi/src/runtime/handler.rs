@@ -129,7 +129,7 @@ mod tests {
     }
 
     fn host(t: Tensor<1>) -> Vec<f32> {
-        t.into_data().convert::<f32>().to_vec::<f32>().unwrap()
+        t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
     }
 
     /// Condition, substitute, scale, mask and block composed on one run: the data's value is
@@ -163,7 +163,10 @@ mod tests {
         assert_eq!((mu_site.scale, y_site.scale), (1.0, 4.0));
         assert!(mu_site.mask.is_none());
         // The data wins over the substitute for y.
-        assert_eq!(y.into_data().to_vec::<f32>().unwrap(), vec![1.0, 2.0, 3.0]);
+        assert_eq!(
+            y.into_data().try_to_vec::<f32>().unwrap(),
+            vec![1.0, 2.0, 3.0]
+        );
         let ln = |x: f64, m: f64| -0.5 * (x - m).powi(2) - 0.5 * (2.0 * std::f64::consts::PI).ln();
         let want = [4.0 * ln(1.0, 0.5), 0.0, 4.0 * ln(3.0, 0.5)];
         for (got, want) in host(y_site.log_prob()).iter().zip(want) {
