@@ -169,8 +169,7 @@ where
     /// error of the model function. A guide given in `vi` replaces the model's only when the
     /// fit succeeds.
     pub fn fit(&mut self, data: &Data, vi: VI) -> Result<FitReport, Error> {
-        self.check_columns(data)?;
-        Svi::new(vi).run(self, &mut data.clone())
+        Svi::new(vi).run(self, &mut &*data)
     }
 
     /// Fits the model to the rows of `source`, in batches (`vi.batch_size(m)`) for data that

@@ -46,36 +46,48 @@ pub trait DataSource {
 /// The batches of one epoch, read as they are asked for.
 pub type Batches<'s> = Box<dyn Iterator<Item = Result<Batch, Error>> + 's>;
 
-impl DataSource for Data {
-    fn names(&self) -> Vec<String> {
-        Data::names(self).map(str::to_string).collect()
-    }
+/// Implements [`DataSource`] for in-memory data (owned, or borrowed so that a fit copies
+/// nothing).
+macro_rules! in_memory_source {
+    ($($t:ty),*) => {$(
+        impl DataSource for $t {
+            fn names(&self) -> Vec<String> {
+                Data::names(self).map(str::to_string).collect()
+            }
 
-    fn rows(&self) -> usize {
-        Data::rows(self).unwrap_or(0)
-    }
+            fn rows(&self) -> usize {
+                Data::rows(self).unwrap_or(0)
+            }
 
-    fn in_memory(&self) -> Option<&Data> {
-        Some(self)
-    }
+            fn in_memory(&self) -> Option<&Data> {
+                Some(self)
+            }
 
-    fn epoch<'s>(
-        &'s mut self,
-        size: usize,
-        shuffle: Option<&mut Rng>,
-    ) -> Result<Batches<'s>, Error> {
-        let mut order: Vec<usize> = (0..DataSource::rows(self)).collect();
-        if let Some(rng) = shuffle {
-            order.shuffle(rng);
+            fn epoch<'s>(
+                &'s mut self,
+                size: usize,
+                shuffle: Option<&mut Rng>,
+            ) -> Result<Batches<'s>, Error> {
+                Ok(batches_of(self, size, shuffle))
+            }
         }
-        let size = size.max(1);
-        let data: &Data = self;
-        Ok(Box::new((0..order.len()).step_by(size).map(move |start| {
-            let indices = order[start..(start + size).min(order.len())].to_vec();
-            Ok(Batch {
-                data: data.gather(&indices),
-                indices,
-            })
-        })))
+    )*};
+}
+
+in_memory_source!(Data, &Data);
+
+/// The batches of one epoch of in-memory `data`, gathered as they are asked for.
+fn batches_of<'s>(data: &'s Data, size: usize, shuffle: Option<&mut Rng>) -> Batches<'s> {
+    let mut order: Vec<usize> = (0..Data::rows(data).unwrap_or(0)).collect();
+    if let Some(rng) = shuffle {
+        order.shuffle(rng);
     }
+    let size = size.max(1);
+    Box::new((0..order.len()).step_by(size).map(move |start| {
+        let indices = order[start..(start + size).min(order.len())].to_vec();
+        Ok(Batch {
+            data: data.gather(&indices),
+            indices,
+        })
+    }))
 }

@@ -3,7 +3,8 @@
 //! step count per row. A minibatch so updates only its own rows, and a row's Adam bias
 //! correction counts the steps that row took part in (PyTorch's `SparseAdam`, TensorFlow's
 //! `LazyAdam`). burn's optimizers step whole tensors: a row outside the batch would move on
-//! its stale momentum.
+//! its stale momentum. Minibatch fits use it; a full-batch fit, where every row takes part,
+//! steps these parameters with the fit's own optimizer.
 
 use std::collections::HashMap;
 

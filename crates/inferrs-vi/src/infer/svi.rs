@@ -83,15 +83,30 @@ impl Svi {
         let batch_size = vi.get_batch_size().filter(|&m| m < total);
         let elbo = vi.take_elbo();
         let inner = model.device();
-
+        let device = inner.clone().autodiff();
         // The rows discovery and the guide's preparation see: the whole data for a
-        // full-batch fit, the first batch of a minibatch fit.
-        let first: Batch = match batch_size {
-            None => whole(source)?,
-            Some(m) => first_batch(source, m)?,
+        // full-batch fit (borrowed when in memory, not copied), the first batch of a
+        // minibatch fit. A full-batch fit moves its data to the device once.
+        let (first_inner, first_rows, full) = {
+            let read: Batch;
+            let data: &Data = match (batch_size, source.in_memory().is_some()) {
+                (None, true) => source.in_memory().ok_or_else(no_rows)?,
+                (None, false) => {
+                    read = first_batch(source, total)?;
+                    &read.data
+                }
+                (Some(m), _) => {
+                    read = first_batch(source, m)?;
+                    &read.data
+                }
+            };
+            (
+                data.tensors(&inner, &[]),
+                Data::rows(data).unwrap_or(0),
+                batch_size.is_none().then(|| data.tensors(&device, &[])),
+            )
         };
-        let first_inner = first.data.tensors(&inner, &[]);
-        let latents = discover(model, &first_inner, first.indices.len(), total, &inner)?;
+        let latents = discover(model, &first_inner, first_rows, total, &inner)?;
         // A guide given in the options replaces the model's only when the fit succeeds.
         let given = vi.take_guide();
         let replaces = given.is_some();
@@ -104,7 +119,7 @@ impl Svi {
             elbo,
             guide.as_deref_mut(),
             &latents,
-            (first, first_inner),
+            (first_inner, first_rows, full),
             total,
             batch_size,
         );
@@ -180,7 +195,7 @@ impl Svi {
         elbo: Box<dyn Elbo>,
         mut guide: Option<&mut (dyn Guide + 'static)>,
         latents: &[LatentSite],
-        (first, first_inner): (Batch, Values),
+        (first_inner, first_rows, full): (Values, usize, Option<Values>),
         total: usize,
         batch_size: Option<usize>,
     ) -> Result<FitReport, Error>
@@ -190,7 +205,6 @@ impl Svi {
     {
         let inner = model.device();
         let device = inner.clone().autodiff();
-        let first_rows = first.indices.len();
         let mut shuffle = Rng::seed_from_u64(vi.get_seed() ^ 0x5B0F_F1E5);
         match (guide.as_deref_mut(), latents.first()) {
             (None, Some(latent)) => {
@@ -218,12 +232,6 @@ impl Svi {
         let epochs = vi.epochs();
         let bar = progress_bar(epochs, vi.is_quiet());
         let log_every = if vi.is_quiet() { 0 } else { vi.log_interval() };
-
-        // A full-batch fit moves its data to the device once.
-        let full = batch_size
-            .is_none()
-            .then(|| first.data.tensors(&device, &[]));
-        drop(first);
 
         let start = Instant::now();
         let mut losses = Vec::with_capacity(epochs);
@@ -275,8 +283,13 @@ impl Svi {
                     if let Some(shared) = state.shared.take() {
                         state.shared = Some(shared.step_box(&mut optimizer, lr, &mut grads));
                     }
+                    // On minibatches, only the batch's rows of local variables move; on all
+                    // rows, every row does, and burn's optimizer is the same thing.
                     if let Some(rows) = state.rows.take() {
-                        state.rows = Some(row_optimizer.step(rows, lr, &mut grads));
+                        state.rows = Some(match batch_size {
+                            Some(_) => row_optimizer.step(rows, lr, &mut grads),
+                            None => rows.step_box(&mut optimizer, lr, &mut grads),
+                        });
                     }
                     Ok(value * count as f64 / total as f64)
                 };
@@ -332,7 +345,11 @@ impl Svi {
         };
         let seconds = start.elapsed().as_secs_f64();
         restore(&mut model.params, guide, kept);
-        model.fit_data = Some(match source.in_memory() {
+        // The data of the fit, for posterior queries: already on the device when the first
+        // batch was all of it.
+        let in_memory = source.in_memory();
+        model.fit_data = Some(match in_memory {
+            Some(_) if first_rows == total => (first_inner, total),
             Some(data) => (data.tensors(&inner, &[]), total),
             None => (Values::new(), total),
         });
@@ -406,28 +423,17 @@ fn restore<P: Module>(params: &mut P, guide: Option<&mut (dyn Guide + 'static)>,
     }
 }
 
-/// The whole source as one batch.
-fn whole(source: &mut dyn DataSource) -> Result<Batch, Error> {
-    if let Some(data) = source.in_memory() {
-        let rows = DataSource::rows(data);
-        return Ok(Batch {
-            data: data.clone(),
-            indices: (0..rows).collect(),
-        });
-    }
-    let rows = source.rows();
-    first_batch(source, rows)
-}
-
 /// The first batch of `m` rows of an unshuffled epoch.
 fn first_batch(source: &mut dyn DataSource, m: usize) -> Result<Batch, Error> {
     let mut batches = source.epoch(m, None)?;
-    batches.next().unwrap_or_else(|| {
-        Err(Error::Data {
-            column: "(none)".to_string(),
-            reason: "the data has no rows".to_string(),
-        })
-    })
+    batches.next().unwrap_or_else(|| Err(no_rows()))
+}
+
+fn no_rows() -> Error {
+    Error::Data {
+        column: "(none)".to_string(),
+        reason: "the data has no rows".to_string(),
+    }
 }
 
 fn progress_bar(epochs: usize, quiet: bool) -> ProgressBar {

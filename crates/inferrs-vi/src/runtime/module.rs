@@ -34,10 +34,6 @@ pub trait DynModule: Send + std::fmt::Debug {
     ) -> Box<dyn DynModule>;
     /// Whether every parameter value is finite.
     fn is_finite(&self) -> bool;
-    /// Number of scalar parameters.
-    fn num_scalars(&self) -> usize;
-    /// The module as `Any`, to downcast to its type.
-    fn as_any(&self) -> &dyn Any;
     /// The module as `Box<dyn Any>`, to take it back as its type.
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
 }
@@ -104,14 +100,6 @@ impl<M: Module + 'static> DynModule for M {
 
     fn is_finite(&self) -> bool {
         is_finite(self)
-    }
-
-    fn num_scalars(&self) -> usize {
-        self.num_params()
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 
     fn into_any(self: Box<Self>) -> Box<dyn Any> {
