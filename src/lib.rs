@@ -49,11 +49,13 @@ pub use inferrs_distributions::{
 pub use inferrs_graph::{Graph, GraphError, Node, NodeKind};
 pub use inferrs_macros::{datamodel, probmodel, qmodel};
 pub use inferrs_vi::{
-    Array, AutoDelta, AutoMultivariateNormal, AutoNormal, Batch, Column, DEFAULT_LR, Data,
-    DataSource, Draws, Elbo, Error, FitReport, Guide, IntoColumn, LogProbs, Model, Optimizer,
-    Parameter, Predictive, QModel, RenyiElbo, Schedule, Summary, Svi, TraceElbo,
-    TraceMeanFieldElbo, VI, sigmoid, softplus,
+    Array, AutoDelta, AutoMultivariateNormal, AutoNormal, Batch, Column, CsvSource,
+    DEFAULT_CHUNK_ROWS, DEFAULT_LR, DEFAULT_SHUFFLE_BUFFER, Data, DataSource, Draws, Elbo, Error,
+    FitReport, Guide, IntoColumn, LogProbs, Model, Optimizer, Parameter, Predictive, QModel,
+    RenyiElbo, Schedule, Summary, Svi, TraceElbo, TraceMeanFieldElbo, VI, sigmoid, softplus,
 };
+#[cfg(feature = "parquet")]
+pub use inferrs_vi::{ParquetSource, ParquetWriter, write_parquet};
 /// For people extending the library: the context, its handlers and traces
 /// (`runtime`), guides' building blocks (`guide`), and the inference layer (`infer`).
 pub use inferrs_vi::{guide, infer, runtime};
@@ -63,11 +65,12 @@ pub mod prelude {
     pub use crate::nn::MixtureNet;
     pub use crate::{
         AutoDelta, AutoMultivariateNormal, AutoNormal, Bernoulli, Beta, Binomial, Categorical,
-        Cauchy, Data, Deterministic, Dirichlet, Error, Exponential, FitReport, Gamma, Geometric,
-        HalfCauchy, HalfNormal, HalfStudentT, InverseGamma, Laplace, LogNormal, Logistic,
-        MixtureGaussian, MultivariateNormalDiag, MultivariateNormalTriL, NegativeBinomial, Normal,
-        Optimizer, Parameter, Poisson, Probs, RenyiElbo, Schedule, StudentT, Svi, TraceElbo,
-        TraceMeanFieldElbo, Uniform, VI, datamodel, probmodel, qmodel, sigmoid, softplus,
+        Cauchy, CsvSource, Data, DataSource, Deterministic, Dirichlet, Error, Exponential,
+        FitReport, Gamma, Geometric, HalfCauchy, HalfNormal, HalfStudentT, InverseGamma, Laplace,
+        LogNormal, Logistic, MixtureGaussian, MultivariateNormalDiag, MultivariateNormalTriL,
+        NegativeBinomial, Normal, Optimizer, Parameter, Poisson, Probs, RenyiElbo, Schedule,
+        StudentT, Svi, TraceElbo, TraceMeanFieldElbo, Uniform, VI, datamodel, probmodel, qmodel,
+        sigmoid, softplus,
     };
     pub use burn::tensor::{Device, Tensor};
 }

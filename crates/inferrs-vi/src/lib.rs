@@ -25,6 +25,8 @@ pub use infer::{
     DEFAULT_LR, Elbo, FitReport, Optimizer, Predictive, RenyiElbo, Schedule, Svi, TraceElbo,
     TraceMeanFieldElbo, VI,
 };
-pub use model::Model;
+pub use model::{DEFAULT_CHUNK_ROWS, Model};
 pub use parameter::{Parameter, sigmoid, softplus};
-pub use source::{Batch, Batches, DataSource};
+pub use source::{Batch, Batches, CsvSource, DEFAULT_SHUFFLE_BUFFER, DataSource};
+#[cfg(feature = "parquet")]
+pub use source::{ParquetSource, ParquetWriter, write_parquet};

@@ -8,7 +8,7 @@ use std::path::Path;
 use burn::module::Module;
 use burn::store::ModuleRecord;
 use burn::tensor::Bytes;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Device;
 use indexmap::IndexMap;
 use inferrs_distributions::Rng;
 use inferrs_graph::Graph;
@@ -16,7 +16,7 @@ use rand::SeedableRng;
 
 use crate::draws::LogProbs;
 use crate::guide::{Guide, Rows};
-use crate::infer::predictive::{Predictive, QueryKind};
+use crate::infer::predictive::{Chunks, Predictive, QueryKind};
 use crate::runtime::{Ctx, Handler, Trace, Unfilled, Values};
 use crate::source::DataSource;
 use crate::{Data, Error, FitReport, Svi, VI};
@@ -32,8 +32,23 @@ pub struct Model<P, F> {
     seed: u64,
     queries: Cell<u64>,
     pub(crate) guide: Option<Box<dyn Guide>>,
-    /// The data of the last fit (on the parameters' device), for posterior queries.
-    pub(crate) fit_data: Option<(Values, usize)>,
+    /// The data of the last fit, for posterior queries.
+    pub(crate) fit_data: Option<FitData>,
+    /// Rows a query runs at a time.
+    chunk_rows: usize,
+}
+
+/// Rows a query runs at a time unless told otherwise ([`Model::set_chunk_rows`]).
+pub const DEFAULT_CHUNK_ROWS: usize = 1 << 14;
+
+/// The data of a fit, as its posterior queries need it.
+pub(crate) struct FitData {
+    /// Its columns on the parameters' device; empty after a streamed fit, which keeps no rows.
+    pub(crate) observed: Values,
+    /// Its rows.
+    pub(crate) rows: usize,
+    /// Its column names.
+    pub(crate) columns: Vec<String>,
 }
 
 impl<P, F> Model<P, F>
@@ -51,6 +66,7 @@ where
             queries: Cell::new(0),
             guide: None,
             fit_data: None,
+            chunk_rows: DEFAULT_CHUNK_ROWS,
         }
     }
 
@@ -79,6 +95,20 @@ where
     pub fn set_seed(&mut self, seed: u64) {
         self.seed = seed;
         self.queries.set(0);
+    }
+
+    /// Rows a query ([`Model::posterior_predictive`], [`Model::prior`], [`Model::log_prob`])
+    /// runs the model on at a time, so that its memory is that of one chunk and its answer,
+    /// whatever the rows ([`DEFAULT_CHUNK_ROWS`] unless set; at least 1). The global variables
+    /// are drawn once per draw, on the first chunk, and held for the others; data with no
+    /// more rows than a chunk are one run, as a single run would be.
+    pub fn set_chunk_rows(&mut self, rows: usize) {
+        self.chunk_rows = rows.max(1);
+    }
+
+    /// Rows a query runs at a time ([`Model::set_chunk_rows`]).
+    pub fn chunk_rows(&self) -> usize {
+        self.chunk_rows
     }
 
     /// The device the parameters live on (without autodiff), or burn's default device for a model
@@ -192,23 +222,22 @@ where
     /// # Errors
     /// [`Error::UnknownVariable`] for a target that is not a random variable of the model;
     /// [`Error::UnknownColumn`] for a column that names no random variable.
-    pub fn posterior_predictive<I, S>(
-        &self,
+    pub fn posterior_predictive<'m, I, S>(
+        &'m self,
         targets: I,
-        data: &Data,
-    ) -> Result<Predictive<'_, P, F>, Error>
+        data: &'m Data,
+    ) -> Result<Predictive<'m, P, F>, Error>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
         let targets = self.names(targets)?;
         let rows = self.check_columns(data)?;
-        let observed = data.tensors(&self.device(), &targets);
         Ok(Predictive::new(
             self,
             QueryKind::Predictive,
             targets,
-            observed,
+            Some(data),
             rows,
             self.next_stream(),
         ))
@@ -227,7 +256,7 @@ where
         S: AsRef<str>,
     {
         let names = self.names(names)?;
-        let (Some(_), Some((observed, rows))) = (&self.guide, &self.fit_data) else {
+        let (Some(guide), Some(fit)) = (&self.guide, &self.fit_data) else {
             return Err(Error::Query {
                 variable: names.join(", "),
                 reason: "the model has no posterior yet: fit it with a q-model or a guide \
@@ -236,7 +265,7 @@ where
             });
         };
         for name in &names {
-            if observed.contains_key(name) {
+            if fit.columns.contains(name) {
                 return Err(Error::Query {
                     variable: name.clone(),
                     reason: "it was observed (a column of the data of the fit), not latent"
@@ -244,12 +273,24 @@ where
                 });
             }
         }
-        Ok(Predictive::new(
+        if fit.observed.is_empty()
+            && let Some(column) = fit.columns.iter().find(|c| guide.reads(c))
+        {
+            return Err(Error::Query {
+                variable: names.join(", "),
+                reason: format!(
+                    "the {} reads column `{column}` of the data of the fit, which was streamed \
+                     and is not kept: draw the posterior on rows you give, with \
+                     `posterior_predictive([..], &data)`",
+                    guide.kind()
+                ),
+            });
+        }
+        Ok(Predictive::posterior(
             self,
-            QueryKind::Posterior,
             names,
-            observed.clone(),
-            *rows,
+            fit.observed.clone(),
+            fit.rows,
             self.next_stream(),
         ))
     }
@@ -269,7 +310,7 @@ where
             self,
             QueryKind::Prior,
             names,
-            IndexMap::new(),
+            None,
             rows,
             self.next_stream(),
         ))
@@ -315,48 +356,70 @@ where
             }
         }
         let device = self.device();
-        let observed = data.tensors(&device, &[]);
         let mut rng = Rng::seed_from_u64(self.seed);
-        let latents = self.guide_values(&observed, rows, &mut rng)?;
-        let mut ctx = Ctx::new(rows, device, &mut rng, Unfilled::RequireValue)
+        let mut per_row: IndexMap<String, Vec<f32>> = IndexMap::new();
+        let mut given = Values::new();
+        for chunk in Chunks::new(rows, self.chunk_rows) {
+            let observed = chunk.tensors(data, &device, &[]);
+            let rows = chunk.rows(&device);
+            let mut latents = self.guide_values(&observed, &rows, &given, &mut rng)?;
+            latents.extend(given.iter().map(|(n, v)| (n.clone(), v.clone())));
+            let mut ctx = Ctx::new(
+                chunk.len(),
+                device.clone(),
+                &mut rng,
+                Unfilled::RequireValue,
+            )
             .with(Handler::Condition(&observed))
             .with(Handler::Substitute(&latents));
-        (self.f)(&self.params, &mut ctx)?;
-        let mut per_row = IndexMap::new();
-        for site in ctx.into_trace() {
-            if names.iter().any(|n| n == site.name) {
-                per_row.insert(
-                    site.name.to_string(),
-                    crate::draws::host_values(site.log_prob())?,
-                );
+            (self.f)(&self.params, &mut ctx)?;
+            let trace = ctx.into_trace();
+            if chunk.is_first() {
+                given = chunk.globals(&trace);
+            }
+            for site in trace {
+                if names.iter().any(|n| n == site.name) && (site.local || chunk.is_first()) {
+                    let values = crate::draws::host_values(site.log_prob())?;
+                    per_row
+                        .entry(site.name.to_string())
+                        .or_default()
+                        .extend(values);
+                }
             }
         }
         Ok(LogProbs::new(per_row))
     }
 
-    /// One draw of the latent variables from the guide (none without a guide).
+    /// One draw of the latent variables from the guide (none without a guide), with the
+    /// variables in `given` held at their values.
     pub(crate) fn guide_values(
         &self,
-        observed: &IndexMap<String, Tensor<2>>,
-        rows: usize,
+        observed: &Values,
+        rows: &Rows,
+        given: &Values,
         rng: &mut Rng,
-    ) -> Result<IndexMap<String, Tensor<2>>, Error> {
-        Ok(match &self.guide {
-            Some(guide) => guide
-                .draw(observed, &Rows::all(rows), &self.device(), rng)?
-                .into_iter()
-                .map(|(name, d)| (name.to_string(), d.value))
-                .collect(),
-            None => IndexMap::new(),
-        })
+    ) -> Result<Values, Error> {
+        let Some(guide) = &self.guide else {
+            return Ok(Values::new());
+        };
+        let device = self.device();
+        let trace = if given.is_empty() {
+            guide.draw(observed, rows, &device, rng)?
+        } else {
+            guide.draw_given(observed, rows, given, &device, rng)?
+        };
+        Ok(trace
+            .into_iter()
+            .map(|(name, d)| (name.to_string(), d.value))
+            .collect())
     }
 
     /// A run of the model for a query: values from `observed` and `latents` where given, the
     /// others drawn.
     pub(crate) fn run_predict(
         &self,
-        observed: &IndexMap<String, Tensor<2>>,
-        latents: &IndexMap<String, Tensor<2>>,
+        observed: &Values,
+        latents: &Values,
         rows: usize,
         rng: &mut Rng,
     ) -> Result<Trace, Error> {

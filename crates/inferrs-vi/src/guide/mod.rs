@@ -113,6 +113,41 @@ pub trait Guide: Send {
         rng: &mut Rng,
     ) -> Result<GuideTrace, Error>;
 
+    /// As [`draw`](Guide::draw), with the variables in `given` held at their values: a query
+    /// that runs in chunks of rows draws the global variables once, on its first chunk, and
+    /// holds them for the others.
+    ///
+    /// The default draws and then replaces the given values, which is exact for a guide whose
+    /// variables are independent of each other (the automatic mean-field guides); the
+    /// `log_q` of a replaced value is not recomputed (queries read values only). A guide whose
+    /// local draws depend on its global ones (a q-model) conditions on them instead.
+    ///
+    /// # Errors
+    /// As [`draw`](Guide::draw).
+    fn draw_given(
+        &self,
+        observed: &Values,
+        rows: &Rows,
+        given: &Values,
+        device: &Device,
+        rng: &mut Rng,
+    ) -> Result<GuideTrace, Error> {
+        let mut trace = self.draw(observed, rows, device, rng)?;
+        for (name, draw) in trace.iter_mut() {
+            if let Some(value) = given.get(*name) {
+                draw.value = value.clone();
+            }
+        }
+        Ok(trace)
+    }
+
+    /// Whether the guide reads the data column `column` (an amortised q-model's input): its
+    /// posterior then needs the data, which a streamed fit does not keep.
+    fn reads(&self, column: &str) -> bool {
+        let _ = column;
+        false
+    }
+
     /// The parameters every row shares (`None` before [`prepare`](Guide::prepare)).
     fn parameters(&self) -> Option<Box<dyn DynModule>>;
 

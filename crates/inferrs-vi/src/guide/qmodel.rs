@@ -41,16 +41,19 @@ where
         &self.params
     }
 
-    /// A run: the data condition its variables, the others are drawn and scored (`log q`).
+    /// A run: the data condition its variables, `given` ones are held at their values, the
+    /// others are drawn and scored (`log q`).
     fn run(
         &self,
         observed: &Values,
+        given: &Values,
         rows: usize,
         device: &Device,
         rng: &mut Rng,
     ) -> Result<GuideTrace, Error> {
-        let mut ctx =
-            Ctx::new(rows, device.clone(), rng, Unfilled::Draw).with(Handler::Condition(observed));
+        let mut ctx = Ctx::new(rows, device.clone(), rng, Unfilled::Draw)
+            .with(Handler::Condition(observed))
+            .with(Handler::Substitute(given));
         (self.f)(&self.params, &mut ctx)?;
         let mut trace = GuideTrace::new();
         for site in ctx.into_trace() {
@@ -90,7 +93,7 @@ where
         device: &Device,
     ) -> Result<(), Error> {
         let mut rng = <Rng as rand::SeedableRng>::seed_from_u64(0);
-        let trace = self.run(observed, rows, device, &mut rng)?;
+        let trace = self.run(observed, &Values::new(), rows, device, &mut rng)?;
         for name in trace.keys() {
             if !latents.iter().any(|l| l.name == *name) {
                 return Err(Error::NotLatent {
@@ -116,7 +119,22 @@ where
         device: &Device,
         rng: &mut Rng,
     ) -> Result<GuideTrace, Error> {
-        self.run(observed, rows.count(), device, rng)
+        self.run(observed, &Values::new(), rows.count(), device, rng)
+    }
+
+    fn draw_given(
+        &self,
+        observed: &Values,
+        rows: &Rows,
+        given: &Values,
+        device: &Device,
+        rng: &mut Rng,
+    ) -> Result<GuideTrace, Error> {
+        self.run(observed, given, rows.count(), device, rng)
+    }
+
+    fn reads(&self, column: &str) -> bool {
+        self.graph.is_random(column) || self.graph.is_input(column)
     }
 
     fn parameters(&self) -> Option<Box<dyn DynModule>> {

@@ -15,6 +15,7 @@ use super::elbo::{Elbo, Particle};
 use super::row_optimizer::RowOptimizer;
 use super::vi::{FitReport, VI};
 use crate::guide::{Guide, GuideTrace, LatentSite, Rows, draw_values};
+use crate::model::FitData;
 use crate::runtime::{Ctx, DynModule, Handler, Unfilled, Values};
 use crate::source::{Batch, DataSource};
 use crate::{Data, Error, Model};
@@ -347,11 +348,15 @@ impl Svi {
         restore(&mut model.params, guide, kept);
         // The data of the fit, for posterior queries: already on the device when the first
         // batch was all of it.
-        let in_memory = source.in_memory();
-        model.fit_data = Some(match in_memory {
-            Some(_) if first_rows == total => (first_inner, total),
-            Some(data) => (data.tensors(&inner, &[]), total),
-            None => (Values::new(), total),
+        let observed = match source.in_memory() {
+            Some(_) if first_rows == total => first_inner,
+            Some(data) => data.tensors(&inner, &[]),
+            None => Values::new(),
+        };
+        model.fit_data = Some(FitData {
+            observed,
+            rows: total,
+            columns: source.names(),
         });
         model.set_seed(vi.get_seed());
         Ok(FitReport {
