@@ -50,8 +50,8 @@ pub use inferrs_graph::{Graph, GraphError, Node, NodeKind};
 pub use inferrs_macros::{datamodel, probmodel, qmodel};
 pub use inferrs_vi::{
     Array, AutoDelta, AutoMultivariateNormal, AutoNormal, Batch, Column, DEFAULT_LR, Data,
-    DataSource, Draws, Elbo, Error, FitReport, Guide, IntoColumn, LogProbs, Model, Optimizer,
-    Parameter, Predictive, QModel, RenyiElbo, Schedule, Summary, Svi, TraceElbo,
+    DataSource, Draws, Elbo, Error, FitReport, Guide, IntoColumn, Lift, LogProbs, Model, Optimizer,
+    ParamInfo, Parameter, Predictive, Prior, QModel, RenyiElbo, Schedule, Summary, Svi, TraceElbo,
     TraceMeanFieldElbo, VI, sigmoid, softplus,
 };
 /// For people extending the library: the context, its handlers and traces
@@ -64,10 +64,11 @@ pub mod prelude {
     pub use crate::{
         AutoDelta, AutoMultivariateNormal, AutoNormal, Bernoulli, Beta, Binomial, Categorical,
         Cauchy, Data, Deterministic, Dirichlet, Error, Exponential, FitReport, Gamma, Geometric,
-        HalfCauchy, HalfNormal, HalfStudentT, InverseGamma, Laplace, LogNormal, Logistic,
+        HalfCauchy, HalfNormal, HalfStudentT, InverseGamma, Laplace, Lift, LogNormal, Logistic,
         MixtureGaussian, MultivariateNormalDiag, MultivariateNormalTriL, NegativeBinomial, Normal,
-        Optimizer, Parameter, Poisson, Probs, RenyiElbo, Schedule, StudentT, Svi, TraceElbo,
-        TraceMeanFieldElbo, Uniform, VI, datamodel, probmodel, qmodel, sigmoid, softplus,
+        Optimizer, ParamInfo, Parameter, Poisson, Probs, RenyiElbo, Schedule, StudentT, Svi,
+        TraceElbo, TraceMeanFieldElbo, Uniform, VI, datamodel, probmodel, qmodel, sigmoid,
+        softplus,
     };
     pub use burn::tensor::{Device, Tensor};
 }
