@@ -51,8 +51,9 @@ pub use inferrs_macros::{datamodel, probmodel, qmodel};
 pub use inferrs_vi::{
     Array, AutoDelta, AutoMultivariateNormal, AutoNormal, Batch, Column, CsvSource,
     DEFAULT_CHUNK_ROWS, DEFAULT_LR, DEFAULT_SHUFFLE_BUFFER, Data, DataSource, Draws, Elbo, Error,
-    FitReport, Guide, IntoColumn, LogProbs, Model, Optimizer, Parameter, Predictive, QModel,
-    RenyiElbo, Schedule, Summary, Svi, TraceElbo, TraceMeanFieldElbo, VI, sigmoid, softplus,
+    FitReport, Guide, IntoColumn, Lift, LogProbs, Model, Optimizer, ParamInfo, Parameter,
+    Predictive, Prior, QModel, RenyiElbo, Schedule, Summary, Svi, TraceElbo, TraceMeanFieldElbo,
+    VI, sigmoid, softplus,
 };
 #[cfg(feature = "parquet")]
 pub use inferrs_vi::{ParquetSource, ParquetWriter, write_parquet};
@@ -67,10 +68,10 @@ pub mod prelude {
         AutoDelta, AutoMultivariateNormal, AutoNormal, Bernoulli, Beta, Binomial, Categorical,
         Cauchy, CsvSource, Data, DataSource, Deterministic, Dirichlet, Error, Exponential,
         FitReport, Gamma, Geometric, HalfCauchy, HalfNormal, HalfStudentT, InverseGamma, Laplace,
-        LogNormal, Logistic, MixtureGaussian, MultivariateNormalDiag, MultivariateNormalTriL,
-        NegativeBinomial, Normal, Optimizer, Parameter, Poisson, Probs, RenyiElbo, Schedule,
-        StudentT, Svi, TraceElbo, TraceMeanFieldElbo, Uniform, VI, datamodel, probmodel, qmodel,
-        sigmoid, softplus,
+        Lift, LogNormal, Logistic, MixtureGaussian, MultivariateNormalDiag, MultivariateNormalTriL,
+        NegativeBinomial, Normal, Optimizer, ParamInfo, Parameter, Poisson, Probs, RenyiElbo,
+        Schedule, StudentT, Svi, TraceElbo, TraceMeanFieldElbo, Uniform, VI, datamodel, probmodel,
+        qmodel, sigmoid, softplus,
     };
     pub use burn::tensor::{Device, Tensor};
 }

@@ -83,8 +83,8 @@ fn padded_range(values: impl IntoIterator<Item = f64>, pad: f64) -> (f64, f64) {
 ///
 /// # Arguments
 /// * `path`: PNG file to write (1000 x 620).
-/// * `data`: the training points `(x, y)`.
-/// * `band`: the predictive mean and 5% / 95% quantiles on an increasing grid.
+/// * `data`: the training points `(x1, y)` as drawn.
+/// * `band`: the predictive mean and 5% / 95% quantiles on a grid of increasing `x1`.
 /// * `truth`: the function that generated the data, drawn over the grid.
 /// * `gap`: the interval without data, shaded.
 ///
@@ -105,7 +105,8 @@ pub fn predictive_band(
     register_fonts();
     let root = BitMapBackend::new(path.as_ref(), (1000, 620)).into_drawing_area();
     root.fill(&WHITE)?;
-    let (x0, x1) = (band.x[0], band.x[n - 1]);
+    let grid: Vec<f64> = band.x.iter().map(|x| x[0]).collect();
+    let (x0, x1) = (grid[0], grid[n - 1]);
     let (y0, y1) = padded_range(band.lo.iter().chain(&band.hi).chain(data.1).copied(), 0.05);
     let mut chart = ChartBuilder::on(&root)
         .caption(title, (FONT, 26))
@@ -116,7 +117,7 @@ pub fn predictive_band(
         .build_cartesian_2d(x0..x1, y0..y1)?;
     chart
         .configure_mesh()
-        .x_desc("x")
+        .x_desc("x1 (x2 = 0)")
         .y_desc("y")
         .axis_desc_style((FONT, 20))
         .label_style((FONT, 15))
@@ -137,12 +138,11 @@ pub fn predictive_band(
                 RGBColor(220, 220, 220).filled(),
             )
         });
-    let outline: Vec<(f64, f64)> = band
-        .x
+    let outline: Vec<(f64, f64)> = grid
         .iter()
         .copied()
         .zip(band.hi.iter().copied())
-        .chain(band.x.iter().copied().zip(band.lo.iter().copied()).rev())
+        .chain(grid.iter().copied().zip(band.lo.iter().copied()).rev())
         .collect();
     chart
         .draw_series(std::iter::once(Polygon::new(
@@ -153,19 +153,19 @@ pub fn predictive_band(
         .legend(|(a, b)| Rectangle::new([(a, b - 6), (a + 20, b + 6)], BLUE.mix(0.25).filled()));
     chart
         .draw_series(LineSeries::new(
-            band.x.iter().copied().zip(band.mean.iter().copied()),
+            grid.iter().copied().zip(band.mean.iter().copied()),
             BLUE.stroke_width(3),
         ))?
         .label("predictive mean")
         .legend(|(a, b)| PathElement::new(vec![(a, b), (a + 20, b)], BLUE.stroke_width(3)));
     chart
         .draw_series(DashedLineSeries::new(
-            band.x.iter().map(|&x| (x, truth(x))),
+            grid.iter().map(|&x| (x, truth(x))),
             7,
             5,
             DARK.stroke_width(2),
         ))?
-        .label("sin(x)")
+        .label("truth at x2 = 0, sin(x1)")
         .legend(|(a, b)| PathElement::new(vec![(a, b), (a + 20, b)], DARK.stroke_width(2)));
     chart
         .draw_series(
@@ -174,7 +174,11 @@ pub fn predictive_band(
                 .zip(data.1)
                 .map(|(&x, &y)| Circle::new((x, y), 3, ORANGE.mix(0.8).filled())),
         )?
-        .label(format!("training data ({} points)", data.0.len()))
+        .label(format!(
+            "training data, y - {} x2 ({} points)",
+            super::SLOPE2,
+            data.0.len()
+        ))
         .legend(|(a, b)| Circle::new((a + 10, b), 4, ORANGE.filled()));
     chart
         .configure_series_labels()

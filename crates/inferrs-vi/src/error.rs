@@ -156,4 +156,12 @@ pub enum Error {
     /// A device (backend) error while reading a tensor back.
     #[error("device error: {0}")]
     Device(String),
+    /// A module cannot be lifted into latent variables ([`Model::lift`](crate::Model::lift)).
+    #[error("cannot lift `{module}`: {reason}")]
+    Lift {
+        /// The module's path in the model's parameters.
+        module: String,
+        /// Why.
+        reason: String,
+    },
 }

@@ -7,6 +7,7 @@
 //! The root exports what users call. [`runtime`] (the context, its handlers, traces) is for
 //! people extending the library with a new inference algorithm or guide.
 
+mod bayesian;
 mod data;
 mod draws;
 mod error;
@@ -27,6 +28,7 @@ pub use infer::{
 };
 pub use model::{DEFAULT_CHUNK_ROWS, Model};
 pub use parameter::{Parameter, sigmoid, softplus};
+pub use runtime::{Lift, ParamInfo, Prior};
 pub use source::{Batch, Batches, CsvSource, DEFAULT_SHUFFLE_BUFFER, DataSource};
 #[cfg(feature = "parquet")]
 pub use source::{ParquetSource, ParquetWriter, write_parquet};

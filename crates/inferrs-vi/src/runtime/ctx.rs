@@ -2,10 +2,14 @@
 //! context; what a sample site does (take its value from the data, take it from a guide's
 //! draw, draw it) is decided by the context's [handlers](Handler), never by the macro.
 
+use std::borrow::Cow;
+
+use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 use inferrs_distributions::{DistError, Distribution, Rng};
 
 use super::handler::{Given, Handler, Unfilled, process};
+use super::lift::{Lift, Lifter};
 use super::site::{Site, Trace};
 use crate::Error;
 
@@ -133,6 +137,17 @@ impl<'a> Ctx<'a> {
             variable: name.to_string(),
             source,
         })?;
+        self.site_boxed(name, Box::new(dist), local)
+    }
+
+    /// A sample site whose distribution is already built (and boxed): what
+    /// [`Ctx::sample`] and the lifted parameters share.
+    pub(crate) fn site_boxed(
+        &mut self,
+        name: &'static str,
+        dist: Box<dyn Distribution>,
+        local: bool,
+    ) -> Result<Tensor<2>, Error> {
         let rows = if local { self.rows } else { 1 };
         dist.check_rows(rows).map_err(|e| Error::Shape {
             variable: name.to_string(),
@@ -141,11 +156,11 @@ impl<'a> Ctx<'a> {
         let verdict = process(&self.handlers, name, local);
         let (value, observed) = match verdict.given {
             Given::Data(value) => {
-                check_given(name, &dist, value, rows, "the data")?;
+                check_given(name, &*dist, value, rows, "the data")?;
                 (value.clone(), true)
             }
             Given::Latent(value) => {
-                check_given(name, &dist, value, rows, "the guide")?;
+                check_given(name, &*dist, value, rows, "the guide")?;
                 (value.clone(), false)
             }
             Given::None => match self.unfilled {
@@ -168,7 +183,7 @@ impl<'a> Ctx<'a> {
             self.trace.push(Site {
                 name,
                 value: value.clone(),
-                dist: Box::new(dist),
+                dist,
                 observed,
                 local,
                 scale: verdict.scale,
@@ -176,6 +191,55 @@ impl<'a> Ctx<'a> {
             });
         }
         Ok(value)
+    }
+
+    /// The model's parameters as this run sees them: `params` itself, unless a
+    /// [`Handler::Lift`] lifts some of them, in which case a copy whose lifted tensors are the
+    /// values of their sample sites (see [`Ctx::lift`]).
+    ///
+    /// # Errors
+    /// As [`Ctx::lift`].
+    pub fn parameters<'p, P: Module>(&mut self, params: &'p P) -> Result<Cow<'p, P>, Error> {
+        let lifts: Vec<&'a Lift> = self
+            .handlers
+            .iter()
+            .filter_map(|h| match h {
+                Handler::Lift(lift) => Some(*lift),
+                _ => None,
+            })
+            .collect();
+        if lifts.is_empty() {
+            return Ok(Cow::Borrowed(params));
+        }
+        self.lift_all(&lifts, params).map(Cow::Owned)
+    }
+
+    /// A copy of `params` in which every float tensor that `lift` lifts is the value of a
+    /// global sample site: its name is the tensor's path in `params` (`nn.fc1.weight`), its
+    /// distribution the lift's prior for it, and its value, `[1, elements]` reshaped to the
+    /// tensor's shape, comes from the handlers as any site's does (a guide's draw, the data)
+    /// or is drawn. The forward pass of the copy is differentiable in those values. The sites
+    /// are visited in the order of burn's module visitor (the fields in declaration order).
+    ///
+    /// # Errors
+    /// [`Error::Distribution`] when the prior cannot be built for a tensor, and the errors of
+    /// [`Ctx::sample_global`] for its site, each naming the tensor's site.
+    pub fn lift<P: Module>(&mut self, lift: &Lift, params: &P) -> Result<P, Error> {
+        self.lift_all(&[lift], params)
+    }
+
+    fn lift_all<P: Module>(&mut self, lifts: &[&Lift], params: &P) -> Result<P, Error> {
+        let mut lifter = Lifter {
+            ctx: self,
+            lifts,
+            path: Vec::new(),
+            error: None,
+        };
+        let lifted = params.clone().map(&mut lifter);
+        match lifter.error {
+            Some(e) => Err(e),
+            None => Ok(lifted),
+        }
     }
 
     /// The sites recorded so far, in the order the model visited them.
@@ -190,7 +254,7 @@ impl<'a> Ctx<'a> {
 }
 
 /// Checks a value given for `name` (from the data or a guide) against its distribution.
-fn check_given<D: Distribution>(
+fn check_given<D: Distribution + ?Sized>(
     name: &str,
     dist: &D,
     value: &Tensor<2>,

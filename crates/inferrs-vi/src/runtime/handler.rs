@@ -12,11 +12,19 @@
 //! | `log_prob` | `Condition(data)`, `Substitute(guide draw)` | [`Unfilled::RequireValue`] |
 //! | discovering the latent variables | `Condition(data)` | [`Unfilled::Draw`] |
 //!
+//! A model lifted with [`Model::lift`](crate::Model::lift) (Bayesian modules) adds the lift
+//! to every one of these runs: its model function reads the parameters through
+//! [`Ctx::lift`](crate::runtime::Ctx::lift) before the model's own code runs, so the lifted
+//! weights are global sample sites of the run like any other, and [`Handler::Lift`] does the
+//! same for a composition built by hand (with [`Ctx::parameters`](crate::runtime::Ctx::parameters)).
+//!
 //! Scoring is not a handler: the trace keeps each site's distribution and value, and the
 //! reader (an ELBO, a log-density query) scores what it needs.
 
 use burn::tensor::Tensor;
 use indexmap::IndexMap;
+
+use super::lift::Lift;
 
 /// Values by variable name, each `[rows, event]`.
 pub type Values = IndexMap<String, Tensor<2>>;
@@ -38,6 +46,13 @@ pub enum Handler<'a> {
     Mask(&'a Tensor<1>),
     /// The named sites still run but are left out of the trace.
     Block(&'a [&'a str]),
+    /// Trainable parameters of the model that are latent variables instead (Bayesian
+    /// modules): when the model reads its parameters through
+    /// [`Ctx::parameters`](crate::runtime::Ctx::parameters), every float tensor under a lifted
+    /// module is replaced by the value of a global sample site named by its path
+    /// (`nn.fc1.weight`), with the lift's prior. Those sites pass through the other handlers as
+    /// any site does. It does nothing to a sample site.
+    Lift(&'a Lift),
 }
 
 /// What a site that no handler gave a value does.
@@ -109,6 +124,8 @@ pub(crate) fn process<'v>(handlers: &'v [Handler<'_>], name: &str, local: bool) 
                     verdict.recorded = false;
                 }
             }
+            // Acts on the parameters, before the sites it makes reach the handlers.
+            Handler::Lift(_) => {}
         }
     }
     verdict
