@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use inferrs_distributions::Rng;
 
 use super::stream::{DEFAULT_SHUFFLE_BUFFER, RowStream, Schema, batches};
-use super::{Batches, DataSource, epoch_rng};
+use super::{Batches, DataSource, epoch_rng, file_error};
 use crate::Error;
 
 /// A CSV file with a header row, read one row at a time: a fit on it holds one batch and the
@@ -184,11 +184,4 @@ fn header(path: &Path, reader: &mut csv::Reader<File>) -> Result<Vec<String>, Er
         }
     }
     Ok(names)
-}
-
-fn file_error(path: &Path, reason: String) -> Error {
-    Error::Data {
-        column: format!("(file {})", path.display()),
-        reason,
-    }
 }

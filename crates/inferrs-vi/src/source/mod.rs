@@ -73,3 +73,11 @@ fn epoch_rng(shuffle: Option<&mut Rng>) -> Option<Rng> {
     use rand::{RngCore, SeedableRng};
     shuffle.map(|rng| Rng::seed_from_u64(rng.next_u64()))
 }
+
+/// An error reading the file `path`.
+fn file_error(path: &std::path::Path, reason: String) -> Error {
+    Error::Data {
+        column: format!("(file {})", path.display()),
+        reason,
+    }
+}

@@ -27,7 +27,7 @@ use parquet::file::properties::WriterProperties;
 use rand::seq::SliceRandom;
 
 use super::stream::{DEFAULT_SHUFFLE_BUFFER, RowStream, Schema, batches};
-use super::{Batches, DataSource, epoch_rng};
+use super::{Batches, DataSource, epoch_rng, file_error};
 use crate::{Data, Error};
 
 /// Rows per Arrow record batch the reader decodes at a time.
@@ -547,13 +547,6 @@ fn components(width: usize) -> Fields {
     (0..width)
         .map(|k| Field::new(k.to_string(), DataType::Float32, false))
         .collect()
-}
-
-fn file_error(path: &Path, reason: String) -> Error {
-    Error::Data {
-        column: format!("(file {})", path.display()),
-        reason,
-    }
 }
 
 #[cfg(test)]
