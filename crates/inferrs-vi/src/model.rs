@@ -362,8 +362,7 @@ where
         for chunk in Chunks::new(rows, self.chunk_rows) {
             let observed = chunk.tensors(data, &device, &[]);
             let rows = chunk.rows(&device);
-            let mut latents = self.guide_values(&observed, &rows, &given, &mut rng)?;
-            latents.extend(given.iter().map(|(n, v)| (n.clone(), v.clone())));
+            let latents = self.guide_values(&observed, &rows, &given, &mut rng)?;
             let mut ctx = Ctx::new(
                 chunk.len(),
                 device.clone(),
@@ -390,8 +389,9 @@ where
         Ok(LogProbs::new(per_row))
     }
 
-    /// One draw of the latent variables from the guide (none without a guide), with the
-    /// variables in `given` held at their values.
+    /// The values a query's run substitutes: one draw of the latent variables from the guide
+    /// with the variables in `given` held at their values, and `given` itself (a first
+    /// chunk's global variables, which the guide may not cover).
     pub(crate) fn guide_values(
         &self,
         observed: &Values,
@@ -400,7 +400,7 @@ where
         rng: &mut Rng,
     ) -> Result<Values, Error> {
         let Some(guide) = &self.guide else {
-            return Ok(Values::new());
+            return Ok(given.clone());
         };
         let device = self.device();
         let trace = if given.is_empty() {
@@ -408,10 +408,12 @@ where
         } else {
             guide.draw_given(observed, rows, given, &device, rng)?
         };
-        Ok(trace
+        let mut values: Values = trace
             .into_iter()
             .map(|(name, d)| (name.to_string(), d.value))
-            .collect())
+            .collect();
+        values.extend(given.iter().map(|(n, v)| (n.clone(), v.clone())));
+        Ok(values)
     }
 
     /// A run of the model for a query: values from `observed` and `latents` where given, the

@@ -125,14 +125,13 @@ where
                         Some(data) => chunk.tensors(data, &device, &self.targets),
                         None => Values::new(),
                     };
-                    let mut latents = if self.kind == QueryKind::Predictive {
+                    let latents = if self.kind == QueryKind::Predictive {
                         let rows = chunk.rows(&device);
                         self.model
                             .guide_values(&observed, &rows, &given, &mut self.rng)?
                     } else {
-                        Values::new()
+                        given.clone()
                     };
-                    latents.extend(given.iter().map(|(n, v)| (n.clone(), v.clone())));
                     let trace =
                         self.model
                             .run_predict(&observed, &latents, chunk.len(), &mut self.rng)?;

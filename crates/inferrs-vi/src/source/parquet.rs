@@ -327,7 +327,7 @@ fn numbers(array: &ArrayRef, width: usize) -> Result<Vec<f32>, usize> {
         ($($t:ty),*) => {
             match array.data_type() {
                 $(t if t == &<$t as arrow_array::types::ArrowPrimitiveType>::DATA_TYPE => Ok(
-                    array.as_primitive::<$t>().values().iter().map(|&v| num_f32(v)).collect(),
+                    array.as_primitive::<$t>().values().iter().map(|&v| v.to_f32()).collect(),
                 ),)*
                 _ => Ok(Vec::new()),
             }
@@ -347,12 +347,8 @@ fn numbers(array: &ArrayRef, width: usize) -> Result<Vec<f32>, usize> {
     )
 }
 
-/// A number as `f32` (rounded to the nearest, as the CSV reader's parse does).
-fn num_f32<T: ToF32>(v: T) -> f32 {
-    v.to_f32()
-}
-
-/// The numeric types a Parquet column may hold.
+/// The numeric types a Parquet column may hold, as `f32` (rounded to the nearest, as the CSV
+/// reader's parse does).
 trait ToF32: Copy {
     fn to_f32(self) -> f32;
 }
