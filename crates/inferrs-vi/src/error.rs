@@ -145,8 +145,8 @@ pub enum Error {
         /// What was wrong with it.
         reason: String,
     },
-    /// Saving or loading parameters failed.
-    #[error("parameters file `{path}`: {detail}")]
+    /// Saving or loading a model file failed.
+    #[error("model file `{path}`: {detail}")]
     Record {
         /// The file.
         path: String,

@@ -11,6 +11,7 @@ mod bayesian;
 mod data;
 mod draws;
 mod error;
+mod file;
 pub mod guide;
 pub mod infer;
 mod model;

@@ -2,12 +2,9 @@
 //! owns (the guide of its last fit); its queries, save and load. Inference itself lives in
 //! [`infer`](crate::infer): `fit` is [`Svi`](crate::Svi) on the model.
 
-use std::cell::Cell;
-use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use burn::module::Module;
-use burn::store::ModuleRecord;
-use burn::tensor::Bytes;
 use burn::tensor::Device;
 use indexmap::IndexMap;
 use inferrs_distributions::Rng;
@@ -15,7 +12,7 @@ use inferrs_graph::Graph;
 use rand::SeedableRng;
 
 use crate::draws::LogProbs;
-use crate::guide::{Guide, Rows};
+use crate::guide::{Guide, LatentSite, Rows};
 use crate::infer::predictive::{Chunks, Predictive, QueryKind};
 use crate::runtime::{Ctx, Handler, Trace, Unfilled, Values};
 use crate::source::DataSource;
@@ -29,13 +26,14 @@ pub struct Model<P, F> {
     graph: Graph,
     pub(crate) params: P,
     pub(crate) f: F,
-    seed: u64,
-    queries: Cell<u64>,
+    pub(crate) seed: u64,
+    /// Queries started since the seed was set: each takes the next stream.
+    pub(crate) queries: AtomicU64,
     pub(crate) guide: Option<Box<dyn Guide>>,
     /// The data of the last fit, for posterior queries.
     pub(crate) fit_data: Option<FitData>,
     /// Rows a query runs at a time.
-    chunk_rows: usize,
+    pub(crate) chunk_rows: usize,
 }
 
 /// Rows a query runs at a time unless told otherwise ([`Model::set_chunk_rows`]).
@@ -49,6 +47,8 @@ pub(crate) struct FitData {
     pub(crate) rows: usize,
     /// Its column names.
     pub(crate) columns: Vec<String>,
+    /// The latent variables the fit found (those its guide draws).
+    pub(crate) latents: Vec<LatentSite>,
 }
 
 impl<P, F> Model<P, F>
@@ -63,7 +63,7 @@ where
             params,
             f,
             seed: 0,
-            queries: Cell::new(0),
+            queries: AtomicU64::new(0),
             guide: None,
             fit_data: None,
             chunk_rows: DEFAULT_CHUNK_ROWS,
@@ -94,7 +94,7 @@ where
     /// Sets the seed of the model's queries and restarts their random streams.
     pub fn set_seed(&mut self, seed: u64) {
         self.seed = seed;
-        self.queries.set(0);
+        self.queries.store(0, Ordering::SeqCst);
     }
 
     /// Rows a query ([`Model::posterior_predictive`], [`Model::prior`], [`Model::log_prob`])
@@ -256,6 +256,17 @@ where
         S: AsRef<str>,
     {
         let names = self.names(names)?;
+        if let Some(fit) = self.fit_data.as_ref().filter(|f| f.latents.is_empty()) {
+            return Err(Error::Query {
+                variable: names.join(", "),
+                reason: format!(
+                    "the model has no latent variables: the fit observed every random \
+                     variable ({}), so there is no posterior to draw (query the data, or \
+                     `posterior_predictive` on new rows)",
+                    fit.columns.join(", ")
+                ),
+            });
+        }
         let (Some(guide), Some(fit)) = (&self.guide, &self.fit_data) else {
             return Err(Error::Query {
                 variable: names.join(", "),
@@ -327,10 +338,17 @@ where
     }
 
     /// The seed of the next query's stream: queries after a fit repeat for the same seed.
+    /// Queries from several threads each take their own stream (the counter is atomic);
+    /// which thread gets which depends on timing, unless each query names its stream
+    /// ([`Predictive::stream`]).
     fn next_stream(&self) -> u64 {
-        let query = self.queries.get();
-        self.queries.set(query + 1);
-        self.seed ^ (query.wrapping_add(1)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        self.stream_seed(self.queries.fetch_add(1, Ordering::SeqCst))
+    }
+
+    /// The seed of query stream `k` of the model's seed (the `k`-th query after the seed
+    /// was set, counting from 0).
+    pub(crate) fn stream_seed(&self, k: u64) -> u64 {
+        self.seed ^ (k.wrapping_add(1)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
     }
 
     /// Log-density of the named variables at the values given in `data`, row by row, each given
@@ -416,6 +434,44 @@ where
         Ok(values)
     }
 
+    /// Checks that a posterior-predictive run drew no latent variable from its prior in
+    /// place of a posterior: every site that neither the data nor the guide gave, and that
+    /// is latent (one the fit found; before any fit, one that is not a target), must be a
+    /// local variable on rows the guide does not cover (new rows, whose local variables
+    /// the fit knows nothing of: their conditional in the model is their posterior).
+    pub(crate) fn check_posterior(
+        &self,
+        trace: &Trace,
+        observed: &Values,
+        latents: &Values,
+        targets: &[String],
+    ) -> Result<(), Error> {
+        for site in trace {
+            if observed.contains_key(site.name) || latents.contains_key(site.name) {
+                continue;
+            }
+            let latent = match &self.fit_data {
+                Some(fit) => fit.latents.iter().any(|l| l.name == site.name),
+                None => !targets.iter().any(|t| t == site.name),
+            };
+            if !latent || (site.local && self.guide.is_some()) {
+                continue;
+            }
+            let reason = match (&self.fit_data, &self.guide) {
+                (None, _) => "the model has not been fitted, so it has no posterior for it:                               give it in the data, fit the model, or draw it from the prior                               with `prior`"
+                    .to_string(),
+                (Some(_), None) => "it is latent, and the model has no fitted guide to draw it                                     from (a model file saved without its posterior?)"
+                    .to_string(),
+                (Some(_), Some(g)) => format!("it is latent, and the {} does not draw it", g.kind()),
+            };
+            return Err(Error::Query {
+                variable: site.name.to_string(),
+                reason,
+            });
+        }
+        Ok(())
+    }
+
     /// A run of the model for a query: values from `observed` and `latents` where given, the
     /// others drawn.
     pub(crate) fn run_predict(
@@ -430,46 +486,5 @@ where
             .with(Handler::Substitute(latents));
         (self.f)(&self.params, &mut ctx)?;
         Ok(ctx.into_trace())
-    }
-
-    /// Saves the trainable parameters to `path` (burn's burnpack format).
-    ///
-    /// # Errors
-    /// [`Error::Record`] naming the file when writing fails.
-    pub fn save(&self, path: impl AsRef<Path>) -> Result<(), Error> {
-        let path = path.as_ref();
-        let bytes = self
-            .params
-            .clone()
-            .into_record()
-            .into_bytes()
-            .map_err(|e| record_error(path, format!("{e:?}")))?;
-        std::fs::write(path, &bytes[..]).map_err(|e| record_error(path, e.to_string()))
-    }
-
-    /// Loads trainable parameters saved by [`Model::save`] from a model with the same
-    /// declarations. The file is read whole, so it may be removed afterwards. On error the
-    /// model's parameters are unchanged.
-    ///
-    /// # Errors
-    /// [`Error::Record`] naming the file when it cannot be read or does not fit the model.
-    pub fn load(&mut self, path: impl AsRef<Path>) -> Result<(), Error> {
-        let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|e| record_error(path, e.to_string()))?;
-        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
-            .map_err(|e| record_error(path, format!("{e:?}")))?;
-        self.params = self
-            .params
-            .clone()
-            .try_load_record(record)
-            .map_err(|e| record_error(path, format!("{e:?}")))?;
-        Ok(())
-    }
-}
-
-fn record_error(path: &Path, detail: String) -> Error {
-    Error::Record {
-        path: path.display().to_string(),
-        detail,
     }
 }

@@ -72,7 +72,7 @@ pub(crate) fn draw_values(trace: &GuideTrace) -> Values {
 /// inference loop as burn modules ([`parameters`](Guide::parameters) for those every row
 /// shares, [`row_parameters`](Guide::row_parameters) for those of local variables, one row
 /// per data row) and takes them back with [`set_parameters`](Guide::set_parameters).
-pub trait Guide: Send {
+pub trait Guide: Send + Sync {
     /// A short name for messages, e.g. `"AutoNormal"`.
     fn kind(&self) -> &'static str;
 
@@ -96,6 +96,28 @@ pub trait Guide: Send {
         rows: usize,
         device: &Device,
     ) -> Result<(), Error>;
+
+    /// Prepares the guide to take parameters read from a model file
+    /// ([`Model::load`](crate::Model::load)): as [`prepare`](Guide::prepare), with the data
+    /// of the saved fit in `observed` (empty when the fit was streamed). The loader then
+    /// loads the file's parameters into [`parameters`](Guide::parameters) and
+    /// [`row_parameters`](Guide::row_parameters) and hands them back with
+    /// [`set_parameters`](Guide::set_parameters).
+    ///
+    /// The default is [`prepare`](Guide::prepare); a q-model, whose parameters exist
+    /// already, checks its variables when it has the data to run on.
+    ///
+    /// # Errors
+    /// As [`prepare`](Guide::prepare).
+    fn prepare_loaded(
+        &mut self,
+        latents: &[LatentSite],
+        observed: &Values,
+        rows: usize,
+        device: &Device,
+    ) -> Result<(), Error> {
+        self.prepare(latents, observed, rows, device)
+    }
 
     /// One draw of every latent variable the guide covers for the rows `rows`.
     ///

@@ -23,8 +23,8 @@ pub struct QModel<P, F> {
 
 impl<P, F> QModel<P, F>
 where
-    P: Module + 'static,
-    F: Fn(&P, &mut Ctx<'_>) -> Result<(), Error> + Send + 'static,
+    P: Module + Sync + 'static,
+    F: Fn(&P, &mut Ctx<'_>) -> Result<(), Error> + Send + Sync + 'static,
 {
     /// Assembles a q-model; `qmodel!` calls this.
     pub fn new(graph: Graph, params: P, f: F) -> Self {
@@ -78,8 +78,8 @@ where
 
 impl<P, F> Guide for QModel<P, F>
 where
-    P: Module + 'static,
-    F: Fn(&P, &mut Ctx<'_>) -> Result<(), Error> + Send + 'static,
+    P: Module + Sync + 'static,
+    F: Fn(&P, &mut Ctx<'_>) -> Result<(), Error> + Send + Sync + 'static,
 {
     fn kind(&self) -> &'static str {
         "q-model"
@@ -110,6 +110,21 @@ where
             }
         }
         Ok(())
+    }
+
+    fn prepare_loaded(
+        &mut self,
+        latents: &[LatentSite],
+        observed: &Values,
+        rows: usize,
+        device: &Device,
+    ) -> Result<(), Error> {
+        // After a streamed fit the file holds no rows to run an amortised q-model on: its
+        // variables are then checked by the first query instead.
+        if observed.is_empty() && !latents.is_empty() {
+            return Ok(());
+        }
+        self.prepare(latents, observed, rows, device)
     }
 
     fn draw(

@@ -147,7 +147,7 @@ impl<M> Default for Groups<M> {
     }
 }
 
-impl<M: burn::module::Module + 'static> Groups<M> {
+impl<M: burn::module::Module + Sync + 'static> Groups<M> {
     /// The group of `site`.
     pub(crate) fn of(&self, site: &AutoSite) -> Option<&M> {
         if site.local {

@@ -6,6 +6,7 @@
 pub(crate) mod elbo;
 pub(crate) mod predictive;
 mod row_optimizer;
+mod support;
 pub(crate) mod svi;
 pub(crate) mod vi;
 

@@ -89,6 +89,14 @@ where
         self
     }
 
+    /// Draws from query stream `k` of the model's seed: what the `k`-th query (counting
+    /// from 0) after the seed was set draws. Threads that query one model each with their own
+    /// `k` get results that do not depend on timing.
+    pub fn stream(mut self, k: u64) -> Self {
+        self.rng = Rng::seed_from_u64(self.model.stream_seed(k));
+        self
+    }
+
     /// One draw of every target per data row.
     ///
     /// # Shapes
@@ -135,6 +143,10 @@ where
                     let trace =
                         self.model
                             .run_predict(&observed, &latents, chunk.len(), &mut self.rng)?;
+                    if self.kind == QueryKind::Predictive {
+                        self.model
+                            .check_posterior(&trace, &observed, &latents, &self.targets)?;
+                    }
                     if chunk.is_first() {
                         given = chunk.globals(&trace);
                     }

@@ -13,6 +13,7 @@ use rand::SeedableRng;
 
 use super::elbo::{Elbo, Particle};
 use super::row_optimizer::RowOptimizer;
+use super::support::ObservedSupports;
 use super::vi::{FitReport, VI};
 use crate::guide::{Guide, GuideTrace, LatentSite, Rows, draw_values};
 use crate::model::FitData;
@@ -88,18 +89,12 @@ impl Svi {
         // The rows discovery and the guide's preparation see: the whole data for a
         // full-batch fit (borrowed when in memory, not copied), the first batch of a
         // minibatch fit. A full-batch fit moves its data to the device once.
+        let mut read: Option<Batch> = None;
         let (first_inner, first_rows, full) = {
-            let read: Batch;
             let data: &Data = match (batch_size, source.in_memory().is_some()) {
                 (None, true) => source.in_memory().ok_or_else(no_rows)?,
-                (None, false) => {
-                    read = first_batch(source, total)?;
-                    &read.data
-                }
-                (Some(m), _) => {
-                    read = first_batch(source, m)?;
-                    &read.data
-                }
+                (None, false) => &read.insert(first_batch(source, total)?).data,
+                (Some(m), _) => &read.insert(first_batch(source, m)?).data,
             };
             (
                 data.tensors(&inner, &[]),
@@ -107,7 +102,21 @@ impl Svi {
                 batch_size.is_none().then(|| data.tensors(&device, &[])),
             )
         };
-        let latents = discover(model, &first_inner, first_rows, total, &inner)?;
+        let (latents, supports) = discover(model, &first_inner, first_rows, total, &inner)?;
+        // Observed values out of their support are errors before any step: the data in
+        // memory is checked whole now, a streamed source batch by batch as it is read.
+        let streamed = match (source.in_memory(), &read) {
+            (Some(data), _) => {
+                supports.check(data, None)?;
+                None
+            }
+            (None, Some(first)) => {
+                supports.check(&first.data, Some(&first.indices))?;
+                Some(supports)
+            }
+            (None, None) => Some(supports),
+        };
+        drop(read);
         // A guide given in the options replaces the model's only when the fit succeeds.
         let given = vi.take_guide();
         let replaces = given.is_some();
@@ -123,6 +132,7 @@ impl Svi {
             (first_inner, first_rows, full),
             total,
             batch_size,
+            streamed.as_ref(),
         );
         model.guide = match (&result, replaces) {
             (Err(_), true) => previous,
@@ -199,6 +209,7 @@ impl Svi {
         (first_inner, first_rows, full): (Values, usize, Option<Values>),
         total: usize,
         batch_size: Option<usize>,
+        streamed: Option<&ObservedSupports>,
     ) -> Result<FitReport, Error>
     where
         P: Module,
@@ -303,6 +314,9 @@ impl Svi {
                         let m = batch_size.unwrap_or(total);
                         for batch in source.epoch(m, Some(&mut shuffle))? {
                             let batch = batch?;
+                            if let Some(supports) = streamed {
+                                supports.check(&batch.data, Some(&batch.indices))?;
+                            }
                             let observed = batch.data.tensors(&device, &[]);
                             let rows = Rows::batch(&batch.indices, total, &device);
                             epoch_loss += run_batch(&observed, rows, &mut state, &mut guide)?;
@@ -357,6 +371,7 @@ impl Svi {
             observed,
             rows: total,
             columns: source.names(),
+            latents: latents.to_vec(),
         });
         model.set_seed(vi.get_seed());
         Ok(FitReport {
@@ -455,14 +470,14 @@ fn progress_bar(epochs: usize, quiet: bool) -> ProgressBar {
 }
 
 /// The latent variables of `model` found by a run on `observed` (`rows` rows of data with
-/// `total`): a local one has `total` rows.
+/// `total`): a local one has `total` rows; and the supports of the observed ones.
 pub(crate) fn discover<P, F>(
     model: &Model<P, F>,
     observed: &Values,
     rows: usize,
     total: usize,
     device: &Device,
-) -> Result<Vec<LatentSite>, Error>
+) -> Result<(Vec<LatentSite>, ObservedSupports), Error>
 where
     P: Module,
     F: Fn(&P, &mut Ctx<'_>) -> Result<(), Error>,
@@ -472,10 +487,10 @@ where
     let mut ctx =
         Ctx::new(rows, device.clone(), &mut rng, Unfilled::Draw).with(Handler::Condition(observed));
     (model.f)(&model.params, &mut ctx)?;
-    Ok(ctx
-        .into_trace()
+    let (observed, latent): (Vec<_>, Vec<_>) =
+        ctx.into_trace().into_iter().partition(|s| s.observed);
+    let latents = latent
         .into_iter()
-        .filter(|s| !s.observed)
         .map(|s| {
             let [r, e] = s.value.dims();
             LatentSite {
@@ -485,5 +500,10 @@ where
                 support: s.support(),
             }
         })
-        .collect())
+        .collect();
+    let supports = observed
+        .into_iter()
+        .map(|s| (s.name.to_string(), s.support()))
+        .collect();
+    Ok((latents, ObservedSupports::new(supports)))
 }

@@ -178,8 +178,8 @@ impl VI {
     /// are matched to the model's latent variables by name.
     pub fn qmodel<P, F>(self, q: QModel<P, F>) -> Self
     where
-        P: burn::module::Module + 'static,
-        F: Fn(&P, &mut crate::runtime::Ctx<'_>) -> Result<(), Error> + Send + 'static,
+        P: burn::module::Module + Sync + 'static,
+        F: Fn(&P, &mut crate::runtime::Ctx<'_>) -> Result<(), Error> + Send + Sync + 'static,
     {
         self.guide(q)
     }

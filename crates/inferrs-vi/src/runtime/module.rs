@@ -9,7 +9,7 @@ use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Gradients, Tensor};
 
 /// A burn [`Module`] seen through an object-safe trait. Implemented for every module.
-pub trait DynModule: Send + std::fmt::Debug {
+pub trait DynModule: Send + Sync + std::fmt::Debug {
     /// A copy (burn tensors are reference counted: a handful of pointer copies).
     fn clone_box(&self) -> Box<dyn DynModule>;
     /// The module on the autodiff device, tracked.
@@ -34,11 +34,22 @@ pub trait DynModule: Send + std::fmt::Debug {
     ) -> Box<dyn DynModule>;
     /// Whether every parameter value is finite.
     fn is_finite(&self) -> bool;
+    /// The module's parameters as bytes (burn's burnpack record), for a model file.
+    ///
+    /// # Errors
+    /// burn's error, as text.
+    fn to_bytes(&self) -> Result<Vec<u8>, String>;
+    /// The module with the parameters of `bytes` (written by [`DynModule::to_bytes`] from a
+    /// module of the same structure) loaded into it.
+    ///
+    /// # Errors
+    /// burn's error, as text, when the bytes cannot be read or do not fit the module.
+    fn load_bytes(&self, bytes: &[u8]) -> Result<Box<dyn DynModule>, String>;
     /// The module as `Box<dyn Any>`, to take it back as its type.
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
 }
 
-impl<M: Module + 'static> DynModule for M {
+impl<M: Module + Sync + 'static> DynModule for M {
     fn clone_box(&self) -> Box<dyn DynModule> {
         Box::new(self.clone())
     }
@@ -102,9 +113,38 @@ impl<M: Module + 'static> DynModule for M {
         is_finite(self)
     }
 
+    fn to_bytes(&self) -> Result<Vec<u8>, String> {
+        module_to_bytes(self)
+    }
+
+    fn load_bytes(&self, bytes: &[u8]) -> Result<Box<dyn DynModule>, String> {
+        module_from_bytes(self, bytes).map(|m| Box::new(m) as Box<dyn DynModule>)
+    }
+
     fn into_any(self: Box<Self>) -> Box<dyn Any> {
         self
     }
+}
+
+/// `module`'s parameters as burnpack bytes.
+pub(crate) fn module_to_bytes<M: Module>(module: &M) -> Result<Vec<u8>, String> {
+    let bytes = module
+        .clone()
+        .into_record()
+        .into_bytes()
+        .map_err(|e| format!("{e:?}"))?;
+    Ok(bytes[..].to_vec())
+}
+
+/// A copy of `module` with the parameters of burnpack `bytes` loaded into it.
+pub(crate) fn module_from_bytes<M: Module>(module: &M, bytes: &[u8]) -> Result<M, String> {
+    let record =
+        burn::store::ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes.to_vec()))
+            .map_err(|e| format!("{e:?}"))?;
+    module
+        .clone()
+        .try_load_record(record)
+        .map_err(|e| format!("{e:?}"))
 }
 
 /// Whether every float parameter of `module` is finite.

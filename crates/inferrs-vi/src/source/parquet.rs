@@ -28,6 +28,7 @@ use rand::seq::SliceRandom;
 
 use super::stream::{DEFAULT_SHUFFLE_BUFFER, RowStream, Schema, batches};
 use super::{Batches, DataSource, epoch_rng, file_error};
+use crate::file::AtomicFile;
 use crate::{Data, Error};
 
 /// Rows per Arrow record batch the reader decodes at a time.
@@ -372,9 +373,12 @@ to_f32!(f32, f64, i8, i16, i32, i64, u8, u16, u32, u64);
 /// same directory, which [`finish`](ParquetWriter::finish) syncs and renames.
 pub struct ParquetWriter {
     path: PathBuf,
-    temporary: PathBuf,
     schema: Option<(Arc<ArrowSchema>, Vec<String>, Vec<usize>)>,
     rows_per_group: usize,
+    /// The temporary file, removed when dropped before the commit.
+    atomic: AtomicFile,
+    /// The temporary file until the first write opens the writer on it.
+    pending: Option<File>,
     writer: Option<ArrowWriter<File>>,
 }
 
@@ -394,14 +398,12 @@ impl ParquetWriter {
     /// [`Error::Data`] naming the file when the temporary file cannot be created.
     pub fn create(path: impl AsRef<Path>, rows_per_group: usize) -> Result<Self, Error> {
         let path = path.as_ref().to_path_buf();
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let temporary = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+        let (atomic, file) =
+            AtomicFile::create(&path).map_err(|e| file_error(&path, e.to_string()))?;
         Ok(Self {
             path,
-            temporary,
+            atomic,
+            pending: Some(file),
             schema: None,
             rows_per_group: rows_per_group.max(1),
             writer: None,
@@ -430,15 +432,16 @@ impl ParquetWriter {
                     .map(|(n, &w)| Field::new(n, arrow_type(w), false))
                     .collect();
                 let schema = Arc::new(ArrowSchema::new(fields));
-                let file = File::create(&self.temporary)
-                    .map_err(|e| file_error(&self.temporary, e.to_string()))?;
+                let file = self
+                    .pending
+                    .take()
+                    .ok_or_else(|| file_error(&path, "the writer failed earlier".to_string()))?;
                 let props = WriterProperties::builder()
                     .set_max_row_group_row_count(Some(self.rows_per_group))
                     .build();
-                self.writer = Some(
-                    ArrowWriter::try_new(file, schema.clone(), Some(props))
-                        .map_err(|e| file_error(&path, e.to_string()))?,
-                );
+                let writer = ArrowWriter::try_new(file, schema.clone(), Some(props))
+                    .map_err(|e| file_error(&path, e.to_string()))?;
+                self.writer = Some(writer);
                 self.schema = Some((schema.clone(), names.clone(), widths.clone()));
                 (schema, names.clone(), widths.clone())
             }
@@ -487,31 +490,16 @@ impl ParquetWriter {
     /// temporary file is then removed, and a file already at the path is untouched).
     pub fn finish(mut self) -> Result<(), Error> {
         let path = self.path.clone();
-        let result = (|| {
-            let writer = self
-                .writer
-                .take()
-                .ok_or_else(|| file_error(&path, "no rows were written".to_string()))?;
-            let file = writer
-                .into_inner()
-                .map_err(|e| file_error(&path, e.to_string()))?;
-            file.sync_all()
-                .map_err(|e| file_error(&path, e.to_string()))?;
-            std::fs::rename(&self.temporary, &path).map_err(|e| file_error(&path, e.to_string()))
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&self.temporary);
-        }
-        result
-    }
-}
-
-impl Drop for ParquetWriter {
-    /// A writer dropped before [`finish`](ParquetWriter::finish) removes its temporary file.
-    fn drop(&mut self) {
-        if self.writer.is_some() {
-            let _ = std::fs::remove_file(&self.temporary);
-        }
+        let writer = self
+            .writer
+            .take()
+            .ok_or_else(|| file_error(&path, "no rows were written".to_string()))?;
+        let file = writer
+            .into_inner()
+            .map_err(|e| file_error(&path, e.to_string()))?;
+        self.atomic
+            .commit(file)
+            .map_err(|e| file_error(&path, e.to_string()))
     }
 }
 
