@@ -257,38 +257,27 @@ impl Data {
     }
 
     /// Reads data from a CSV file with a header row: one column per header name, every value a
-    /// number.
+    /// number. The file is read as [`CsvSource`](crate::CsvSource) streams it, with the same
+    /// checks, into memory.
     ///
     /// # Errors
-    /// [`Error::Data`] naming the column (and the row, counting data rows from 0) for a value
-    /// that is not a finite number, a missing value, or a duplicate header; naming the file when
-    /// it cannot be read.
+    /// [`Error::Data`] naming the file and, where one is at fault, the column and the row
+    /// (counting data rows from 0): a value that is not a finite number, a missing value, a
+    /// ragged row, a header with an unnamed or repeated column, an empty file or one with a
+    /// header and no rows, a file that cannot be read.
     pub fn from_csv(path: impl AsRef<std::path::Path>) -> Result<Self, Error> {
+        use crate::source::DataSource as _;
         let path = path.as_ref();
-        let file_error = |reason: String| Error::Data {
-            column: format!("(file {})", path.display()),
-            reason,
-        };
-        let mut reader = csv::Reader::from_path(path).map_err(|e| file_error(e.to_string()))?;
-        let headers: Vec<String> = reader
-            .headers()
-            .map_err(|e| file_error(e.to_string()))?
-            .iter()
-            .map(|h| h.trim().to_string())
-            .collect();
-        let mut values: Vec<Vec<f32>> = vec![Vec::new(); headers.len()];
-        for (row, record) in reader.records().enumerate() {
-            let record = record.map_err(|e| file_error(format!("row {row}: {e}")))?;
-            for (c, name) in headers.iter().enumerate() {
-                let field = record.get(c).unwrap_or("").trim();
-                let value: f32 = field.parse().map_err(|_| Error::Data {
-                    column: name.clone(),
-                    reason: format!("value {field:?} at row {row} is not a number"),
-                })?;
-                values[c].push(value);
-            }
+        let mut source = crate::CsvSource::open(path)?;
+        let rows = source.rows();
+        let mut batches = source.epoch(rows, None)?;
+        match batches.next() {
+            Some(batch) => Ok(batch?.data),
+            None => Err(Error::Data {
+                column: format!("(file {})", path.display()),
+                reason: "has no rows".to_string(),
+            }),
         }
-        Self::from_columns(headers.into_iter().zip(values))
     }
 
     /// Number of rows, or `None` when there is no column.

@@ -190,11 +190,18 @@ impl LogProbs {
         self.per_row.get(name).map(Vec::as_slice)
     }
 
-    /// The sum over the named variables, row by row.
+    /// The sum over the named variables, row by row. A global variable has one term, which
+    /// is counted once, in the first row, so that the rows sum to [`LogProbs::sum`].
     pub fn per_row(&self) -> Vec<f64> {
         let rows = self.per_row.values().map(Vec::len).max().unwrap_or(0);
         (0..rows)
-            .map(|i| self.per_row.values().map(|v| f64::from(v[i])).sum())
+            .map(|i| {
+                self.per_row
+                    .values()
+                    .filter_map(|v| v.get(i))
+                    .map(|&x| f64::from(x))
+                    .sum()
+            })
             .collect()
     }
 

@@ -6,14 +6,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use burn::module::Module;
 use burn::tensor::Device;
-use indexmap::IndexMap;
 use inferrs_distributions::Rng;
 use inferrs_graph::Graph;
-use rand::SeedableRng;
 
-use crate::draws::LogProbs;
 use crate::guide::{Guide, LatentSite, Rows};
-use crate::infer::predictive::{Chunks, Predictive, QueryKind};
+use crate::infer::predictive::{Predictive, QueryKind};
 use crate::runtime::{Ctx, Handler, Trace, Unfilled, Values};
 use crate::source::DataSource;
 use crate::{Data, Error, FitReport, Svi, VI};
@@ -34,6 +31,10 @@ pub struct Model<P, F> {
     pub(crate) fit_data: Option<FitData>,
     /// Rows a query runs at a time.
     pub(crate) chunk_rows: usize,
+    /// The optimizer of the last successful fit, for a fit that resumes it
+    /// ([`VI::resume`]). In a mutex only so that the model is `Sync`: only `fit`, which
+    /// holds `&mut self`, touches it.
+    pub(crate) optimizer: std::sync::Mutex<Option<crate::infer::OptimizerState>>,
 }
 
 /// Rows a query runs at a time unless told otherwise ([`Model::set_chunk_rows`]).
@@ -67,6 +68,7 @@ where
             guide: None,
             fit_data: None,
             chunk_rows: DEFAULT_CHUNK_ROWS,
+            optimizer: std::sync::Mutex::new(None),
         }
     }
 
@@ -144,7 +146,7 @@ where
     }
 
     /// Checks that every data column names a random variable or an input; the rows.
-    fn check_columns(&self, data: &Data) -> Result<usize, Error> {
+    pub(crate) fn check_columns(&self, data: &Data) -> Result<usize, Error> {
         self.check_names(data.names())?;
         data.rows().ok_or_else(|| Error::Data {
             column: "(none)".to_string(),
@@ -349,62 +351,6 @@ where
     /// was set, counting from 0).
     pub(crate) fn stream_seed(&self, k: u64) -> u64 {
         self.seed ^ (k.wrapping_add(1)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-    }
-
-    /// Log-density of the named variables at the values given in `data`, row by row, each given
-    /// its parents' values in `data` (for example the held-out log-likelihood of `y` given `x`).
-    ///
-    /// # Errors
-    /// [`Error::UnknownVariable`] for a name that is not a random variable;
-    /// [`Error::MissingForLogProb`] when `data` lacks a named variable or one the model needs.
-    pub fn log_prob<I, S>(&self, names: I, data: &Data) -> Result<LogProbs, Error>
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
-        let names: Vec<String> = names.into_iter().map(|s| s.as_ref().to_string()).collect();
-        self.check_variables(&names)?;
-        let rows = self.check_columns(data)?;
-        for name in &names {
-            if !data.contains(name) {
-                return Err(Error::MissingForLogProb {
-                    variable: name.clone(),
-                    reason: "its value is what is scored".to_string(),
-                });
-            }
-        }
-        let device = self.device();
-        let mut rng = Rng::seed_from_u64(self.seed);
-        let mut per_row: IndexMap<String, Vec<f32>> = IndexMap::new();
-        let mut given = Values::new();
-        for chunk in Chunks::new(rows, self.chunk_rows) {
-            let observed = chunk.tensors(data, &device, &[]);
-            let rows = chunk.rows(&device);
-            let latents = self.guide_values(&observed, &rows, &given, &mut rng)?;
-            let mut ctx = Ctx::new(
-                chunk.len(),
-                device.clone(),
-                &mut rng,
-                Unfilled::RequireValue,
-            )
-            .with(Handler::Condition(&observed))
-            .with(Handler::Substitute(&latents));
-            (self.f)(&self.params, &mut ctx)?;
-            let trace = ctx.into_trace();
-            if chunk.is_first() {
-                given = chunk.globals(&trace);
-            }
-            for site in trace {
-                if names.iter().any(|n| n == site.name) && (site.local || chunk.is_first()) {
-                    let values = crate::draws::host_values(site.log_prob())?;
-                    per_row
-                        .entry(site.name.to_string())
-                        .or_default()
-                        .extend(values);
-                }
-            }
-        }
-        Ok(LogProbs::new(per_row))
     }
 
     /// The values a query's run substitutes: one draw of the latent variables from the guide

@@ -4,6 +4,7 @@
 //! composition of the runtime's handlers.
 
 pub(crate) mod elbo;
+mod log_density;
 pub(crate) mod predictive;
 mod row_optimizer;
 mod support;
@@ -12,5 +13,6 @@ pub(crate) mod vi;
 
 pub use elbo::{Elbo, Estimate, Particle, RenyiElbo, TraceElbo, TraceMeanFieldElbo};
 pub use predictive::Predictive;
+pub(crate) use svi::OptimizerState;
 pub use svi::Svi;
 pub use vi::{DEFAULT_LR, FitReport, Optimizer, Schedule, VI};

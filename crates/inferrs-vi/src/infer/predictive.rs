@@ -195,6 +195,19 @@ where
     /// # Errors
     /// As [`Predictive::sample`].
     pub fn sample_n(&mut self, k: usize) -> Result<Draws, Error> {
+        if k == 0 {
+            // No draw, but the shapes of one: a draw on a copy of the stream, which is left
+            // where it was.
+            let stream = self.rng.clone();
+            let one = self.sample();
+            self.rng = stream;
+            let mut draws = one?;
+            for array in draws.vars.values_mut() {
+                array.shape.insert(0, 0);
+                array.values.clear();
+            }
+            return Ok(draws);
+        }
         let mut vars: IndexMap<String, Array> = IndexMap::new();
         for _ in 0..k {
             let draw = self.sample()?;

@@ -16,6 +16,7 @@ use crate::runtime::DynModule;
 
 /// Per-parameter state: first and second moments (or the velocity) and the step count, per
 /// row.
+#[derive(Clone)]
 struct RowState {
     moment_1: Tensor<2>,
     moment_2: Option<Tensor<2>>,
@@ -23,6 +24,7 @@ struct RowState {
 }
 
 /// Steps per-row parameters; see the module docs.
+#[derive(Clone)]
 pub(crate) struct RowOptimizer {
     optimizer: Optimizer,
     states: HashMap<ParamId, RowState>,

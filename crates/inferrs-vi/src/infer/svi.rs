@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use burn::module::Module;
-use burn::optim::GradientsParams;
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
 use indicatif::{ProgressBar, ProgressStyle};
 use inferrs_distributions::Rng;
@@ -34,6 +34,16 @@ use crate::{Data, Error, Model};
 #[derive(Debug)]
 pub struct Svi {
     vi: VI,
+}
+
+/// The optimizer of a fit, kept by the model for a later fit that resumes it
+/// ([`VI::resume`]).
+#[derive(Clone)]
+pub(crate) struct OptimizerState {
+    /// Which optimizer it is: a fit with another one cannot resume it.
+    pub(crate) kind: crate::Optimizer,
+    module: ModuleOptimizer,
+    rows: RowOptimizer,
 }
 
 /// The trainable state of a fit: the model's parameters and the guide's, on the autodiff
@@ -81,6 +91,21 @@ impl Svi {
     {
         let mut vi = self.vi;
         vi.validate()?;
+        if vi.resumes()
+            && let Ok(guard) = model.optimizer.lock()
+            && let Some(last) = guard.as_ref()
+            && last.kind != *vi.optimizer_kind()
+        {
+            return Err(Error::InvalidOption {
+                option: "resume",
+                reason: format!(
+                    "the last fit's optimizer is {:?}, and this fit's is {:?}: a fit resumes \
+                     the same optimizer",
+                    last.kind,
+                    vi.optimizer_kind()
+                ),
+            });
+        }
         let total = model.check_source(source)?;
         let batch_size = vi.get_batch_size().filter(|&m| m < total);
         let elbo = vi.take_elbo();
@@ -134,8 +159,10 @@ impl Svi {
             batch_size,
             streamed.as_ref(),
         );
+        // A fit that failed on a non-finite loss keeps what it had trained until then, the
+        // new guide included; any other failure leaves the model as it was.
         model.guide = match (&result, replaces) {
-            (Err(_), true) => previous,
+            (Err(e), true) if !keeps_progress(e) => previous,
             _ => guide,
         };
         result
@@ -239,15 +266,29 @@ impl Svi {
                 .map(|m| m.train_box()),
         };
         let mut rng = Rng::seed_from_u64(vi.get_seed());
-        let mut optimizer = vi.optimizer_kind().init();
-        let mut row_optimizer = RowOptimizer::new(*vi.optimizer_kind());
+        let resumed = match model.optimizer.get_mut() {
+            Ok(state) => state.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        }
+        .filter(|_| vi.resumes());
+        // Put back if the fit fails on anything but a non-finite loss.
+        let resumed_before = resumed.clone();
+        let (mut optimizer, mut row_optimizer) = match resumed {
+            Some(state) => (state.module, state.rows),
+            None => (
+                vi.optimizer_kind().init(),
+                RowOptimizer::new(*vi.optimizer_kind()),
+            ),
+        };
         let epochs = vi.epochs();
         let bar = progress_bar(epochs, vi.is_quiet());
         let log_every = if vi.is_quiet() { 0 } else { vi.log_interval() };
 
         let start = Instant::now();
         let mut losses = Vec::with_capacity(epochs);
-        // The parameters whose loss was the last finite one: what the model keeps on failure.
+        // What the model keeps when the fit fails: the parameters it started from, or on a
+        // non-finite loss those whose loss was the last finite one.
+        let initial = state.snapshot();
         let mut last_good = state.snapshot();
         let mut baseline: Option<f64> = None;
         let outcome: Result<(), Error> = (|| {
@@ -289,6 +330,11 @@ impl Svi {
                     last_good = state.snapshot();
                     baseline = Some(baseline.map_or(-value, |b| 0.9 * b - 0.1 * value));
                     let loss: Tensor<1> = -estimate.surrogate;
+                    if !loss.is_tracked() {
+                        // Nothing to train (no parameter and no latent variable): the fit
+                        // only scores the data.
+                        return Ok(value * count as f64 / total as f64);
+                    }
                     let mut grads = loss.backward();
                     let model_grads = GradientsParams::from_module(&mut grads, &state.params);
                     state.params = optimizer.step(lr, state.params.clone(), model_grads);
@@ -354,12 +400,23 @@ impl Svi {
             }
             Err(e) => {
                 bar.abandon();
-                restore(&mut model.params, guide, last_good);
+                let kept = if keeps_progress(&e) {
+                    last_good
+                } else {
+                    model.optimizer = std::sync::Mutex::new(resumed_before);
+                    initial
+                };
+                restore(&mut model.params, guide, kept);
                 return Err(e);
             }
         };
         let seconds = start.elapsed().as_secs_f64();
         restore(&mut model.params, guide, kept);
+        model.optimizer = std::sync::Mutex::new(Some(OptimizerState {
+            kind: *vi.optimizer_kind(),
+            module: optimizer,
+            rows: row_optimizer,
+        }));
         // The data of the fit, for posterior queries: already on the device when the first
         // batch was all of it.
         let observed = match source.in_memory() {
@@ -430,6 +487,15 @@ fn scalar(t: &Tensor<1>) -> Result<f64, Error> {
         .try_into_scalar::<f32>()
         .map(f64::from)
         .map_err(|e| Error::Device(format!("{e:?}")))
+}
+
+/// Whether a failed fit keeps the parameters of its last step with a finite loss (a
+/// divergence, whose error says which epoch it kept) rather than those it started from.
+fn keeps_progress(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::NonFiniteLoss { .. } | Error::NonFiniteParameters { .. }
+    )
 }
 
 /// Puts `state` (moved off autodiff) into the model and its guide.

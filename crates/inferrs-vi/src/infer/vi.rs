@@ -131,6 +131,7 @@ pub struct VI {
     elbo: Option<Box<dyn Elbo>>,
     batch_size: Option<usize>,
     guide: Option<Box<dyn Guide>>,
+    resume: bool,
 }
 
 impl std::fmt::Debug for VI {
@@ -148,6 +149,7 @@ impl std::fmt::Debug for VI {
             .field("elbo", &self.elbo)
             .field("batch_size", &self.batch_size)
             .field("guide", &self.guide.as_ref().map(|g| g.kind()))
+            .field("resume", &self.resume)
             .finish()
     }
 }
@@ -171,6 +173,7 @@ impl VI {
             elbo: None,
             batch_size: None,
             guide: None,
+            resume: false,
         }
     }
 
@@ -270,6 +273,22 @@ impl VI {
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
         self
+    }
+
+    /// Continues the optimizer of the model's last successful fit: Adam's moments and step
+    /// counts (or SGD's velocity) carry on from where that fit left them, as if the two fits
+    /// were one (with a constant schedule and no randomness, `fit(n)` then
+    /// `fit(m).resume()` is `fit(n + m)` bit for bit). The schedule runs over this fit's
+    /// epochs. Without it (the default) every fit starts a fresh optimizer from the model's
+    /// current parameters. With no earlier fit, the optimizer starts fresh.
+    pub fn resume(mut self) -> Self {
+        self.resume = true;
+        self
+    }
+
+    /// Whether the fit continues the last fit's optimizer ([`VI::resume`]).
+    pub fn resumes(&self) -> bool {
+        self.resume
     }
 
     /// Hides the progress bar and the loss lines.
