@@ -51,7 +51,7 @@ pub use inferrs_macros::{datamodel, probmodel, qmodel};
 pub use inferrs_vi::{
     Array, AutoDelta, AutoMultivariateNormal, AutoNormal, Batch, Column, CsvSource,
     DEFAULT_CHUNK_ROWS, DEFAULT_LR, DEFAULT_SHUFFLE_BUFFER, Data, DataSource, Draws, Elbo, Error,
-    FitReport, Guide, IntoColumn, Lift, LogProbs, Model, Optimizer, ParamInfo, Parameter,
+    FitReport, Guide, Init, IntoColumn, Lift, LogProbs, Model, Optimizer, ParamInfo, Parameter,
     Predictive, Prior, QModel, RenyiElbo, Schedule, Summary, Svi, TraceElbo, TraceMeanFieldElbo,
     VI, sigmoid, softplus,
 };
@@ -67,11 +67,11 @@ pub mod prelude {
     pub use crate::{
         AutoDelta, AutoMultivariateNormal, AutoNormal, Bernoulli, Beta, Binomial, Categorical,
         Cauchy, CsvSource, Data, DataSource, Deterministic, Dirichlet, Error, Exponential,
-        FitReport, Gamma, Geometric, HalfCauchy, HalfNormal, HalfStudentT, InverseGamma, Laplace,
-        Lift, LogNormal, Logistic, MixtureGaussian, MultivariateNormalDiag, MultivariateNormalTriL,
-        NegativeBinomial, Normal, Optimizer, ParamInfo, Parameter, Poisson, Probs, RenyiElbo,
-        Schedule, StudentT, Svi, TraceElbo, TraceMeanFieldElbo, Uniform, VI, datamodel, probmodel,
-        qmodel, sigmoid, softplus,
+        FitReport, Gamma, Geometric, HalfCauchy, HalfNormal, HalfStudentT, Init, InverseGamma,
+        Laplace, Lift, LogNormal, Logistic, MixtureGaussian, MultivariateNormalDiag,
+        MultivariateNormalTriL, NegativeBinomial, Normal, Optimizer, ParamInfo, Parameter, Poisson,
+        Probs, RenyiElbo, Schedule, StudentT, Svi, TraceElbo, TraceMeanFieldElbo, Uniform, VI,
+        datamodel, probmodel, qmodel, sigmoid, softplus,
     };
     pub use burn::tensor::{Device, Tensor};
 }

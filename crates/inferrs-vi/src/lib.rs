@@ -22,7 +22,7 @@ mod source;
 pub use data::{Column, Data, IntoColumn};
 pub use draws::{Array, Draws, LogProbs, Summary};
 pub use error::Error;
-pub use guide::{AutoDelta, AutoMultivariateNormal, AutoNormal, Guide, QModel};
+pub use guide::{AutoDelta, AutoMultivariateNormal, AutoNormal, Guide, Init, QModel};
 pub use infer::{
     DEFAULT_LR, Elbo, FitReport, Optimizer, Predictive, RenyiElbo, Schedule, Svi, TraceElbo,
     TraceMeanFieldElbo, VI,

@@ -295,6 +295,8 @@ fn read_fit<'f>(
                 shape: l.shape,
                 local: l.local,
                 support: l.support.clone(),
+                prior: Vec::new(),
+                seed: 0,
             })
             .collect(),
     })

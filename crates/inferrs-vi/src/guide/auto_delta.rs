@@ -5,7 +5,7 @@ use burn::tensor::{Device, Tensor};
 use inferrs_distributions::Rng;
 
 use super::sites::{AutoSite, Groups, auto_sites, same_sites};
-use super::{Guide, GuideDraw, GuideTrace, LatentSite, Rows};
+use super::{Guide, GuideDraw, GuideTrace, Init, LatentSite, Rows};
 use crate::runtime::{DynModule, Values};
 use crate::{Error, Parameter};
 
@@ -15,25 +15,57 @@ pub(crate) struct Points {
 }
 
 impl Points {
-    fn new<'s>(sites: impl Iterator<Item = &'s AutoSite>, device: &Device) -> Self {
+    fn new(locs: Vec<Tensor<2>>) -> Self {
         Self {
-            locs: sites
-                .map(|s| Parameter::from_tensor(Tensor::zeros(s.free, device)))
-                .collect(),
+            locs: locs.into_iter().map(Parameter::from_tensor).collect(),
         }
     }
 }
 
 /// The MAP guide: a point (a Dirac delta) per latent variable, so fitting maximises the log
-/// joint `log p(data, z)` over `z` (`log q` is 0). Points live in the unconstrained space and
-/// start at 0 there (the bijector maps them onto the support).
+/// joint `log p(data, z)` over `z` (`log q` is 0). Points live in the unconstrained space
+/// (the bijector maps them onto the support) and start where [`AutoDelta::init`] says
+/// ([`Init`]; 0 by default).
 #[derive(Debug, Default)]
 pub struct AutoDelta {
+    init: Init,
     sites: Vec<AutoSite>,
     params: Groups<Points>,
 }
 
 impl AutoDelta {
+    /// Where the points start ([`Init`]; `Init::Feasible`, 0 in the unconstrained space, by default).
+    pub fn init(mut self, init: Init) -> Self {
+        self.init = init;
+        self
+    }
+
+    fn prepare_with(
+        &mut self,
+        latents: &[LatentSite],
+        init: &Init,
+        device: &Device,
+    ) -> Result<(), Error> {
+        init.check("AutoDelta")?;
+        if self.params.shared.is_some() && same_sites(&self.sites, latents) {
+            return Ok(());
+        }
+        let sites = auto_sites(self.kind(), latents)?;
+        let (mut globals, mut locals) = (Vec::new(), Vec::new());
+        for (site, latent) in sites.iter().zip(latents) {
+            let loc = init.location(self.kind(), site, latent, device)?;
+            if site.local {
+                locals.push(loc);
+            } else {
+                globals.push(loc);
+            }
+        }
+        self.params.shared = Some(Points::new(globals));
+        self.params.rows = (!locals.is_empty()).then(|| Points::new(locals));
+        self.sites = sites;
+        Ok(())
+    }
+
     /// The fitted point of `name` (in the variable's own space), on the host.
     pub fn point(&self, name: &str) -> Option<Vec<f32>> {
         let site = self.sites.iter().find(|s| s.name == name)?;
@@ -59,17 +91,24 @@ impl Guide for AutoDelta {
         _rows: usize,
         device: &Device,
     ) -> Result<(), Error> {
-        if self.params.shared.is_some() && same_sites(&self.sites, latents) {
-            return Ok(());
-        }
-        let sites = auto_sites(self.kind(), latents)?;
-        self.params.shared = Some(Points::new(sites.iter().filter(|s| !s.local), device));
-        self.params.rows = sites
-            .iter()
-            .any(|s| s.local)
-            .then(|| Points::new(sites.iter().filter(|s| s.local), device));
-        self.sites = sites;
-        Ok(())
+        let init = self.init.clone();
+        self.prepare_with(latents, &init, device)
+    }
+
+    fn prior_draws(&self) -> usize {
+        self.init.prior_draws()
+    }
+
+    fn prepare_loaded(
+        &mut self,
+        latents: &[LatentSite],
+        _observed: &Values,
+        _rows: usize,
+        device: &Device,
+    ) -> Result<(), Error> {
+        // The file's parameters replace the start: no draw is needed to make it.
+        self.params = Groups::default();
+        self.prepare_with(latents, &Init::Feasible, device)
     }
 
     fn draw(

@@ -7,7 +7,7 @@ use inferrs_distributions::Rng;
 use super::sites::{
     AutoSite, auto_sites, check_init_scale, inverse_softplus, same_sites, std_normal,
 };
-use super::{Guide, GuideDraw, GuideTrace, LatentSite, Rows, downcast};
+use super::{Guide, GuideDraw, GuideTrace, Init, LatentSite, Rows, downcast};
 use crate::runtime::{DynModule, Values};
 use crate::{Error, Parameter};
 
@@ -26,9 +26,13 @@ pub(crate) struct FullRank {
 ///
 /// It covers global variables only (a local variable would make the matrix grow with the
 /// square of the data).
+///
+/// The location starts where [`AutoMultivariateNormal::init`] says ([`Init`]; 0 in the
+/// unconstrained space by default).
 #[derive(Debug)]
 pub struct AutoMultivariateNormal {
     init_scale: f64,
+    init: Init,
     sites: Vec<AutoSite>,
     params: Option<FullRank>,
 }
@@ -37,6 +41,7 @@ impl Default for AutoMultivariateNormal {
     fn default() -> Self {
         Self {
             init_scale: 0.1,
+            init: Init::default(),
             sites: Vec::new(),
             params: None,
         }
@@ -44,6 +49,57 @@ impl Default for AutoMultivariateNormal {
 }
 
 impl AutoMultivariateNormal {
+    /// Where the location starts ([`Init`]; `Init::Feasible`, 0 in the unconstrained space, by default).
+    pub fn init(mut self, init: Init) -> Self {
+        self.init = init;
+        self
+    }
+
+    fn prepare_with(
+        &mut self,
+        latents: &[LatentSite],
+        init: &Init,
+        device: &Device,
+    ) -> Result<(), Error> {
+        check_init_scale("AutoMultivariateNormal", self.init_scale)?;
+        init.check("AutoMultivariateNormal")?;
+        if let Some(local) = latents.iter().find(|l| l.local) {
+            return Err(Error::Guide {
+                guide: "AutoMultivariateNormal",
+                variable: local.name.to_string(),
+                reason: "it is local (one value per data row); this guide covers global \
+                         variables: use AutoNormal or a q-model"
+                    .to_string(),
+            });
+        }
+        if self.params.is_some() && same_sites(&self.sites, latents) {
+            return Ok(());
+        }
+        let sites = auto_sites(self.kind(), latents)?;
+        let mut parts = Vec::with_capacity(sites.len());
+        for (site, latent) in sites.iter().zip(latents) {
+            let n = site.free[0] * site.free[1];
+            parts.push(
+                init.location(self.kind(), site, latent, device)?
+                    .reshape([1, n]),
+            );
+        }
+        self.sites = sites;
+        let d = self.dim();
+        let loc = if parts.is_empty() {
+            Tensor::zeros([1, d], device)
+        } else {
+            Tensor::cat(parts, 1)
+        };
+        let raw = inverse_softplus(self.init_scale);
+        let tril = Tensor::<2>::eye(d, device).mul_scalar(raw);
+        self.params = Some(FullRank {
+            loc: Parameter::from_tensor(loc),
+            tril: Parameter::from_tensor(tril),
+        });
+        Ok(())
+    }
+
     /// The initial standard deviation of every coordinate (default 0.1).
     pub fn init_scale(mut self, scale: f64) -> Self {
         self.init_scale = scale;
@@ -95,28 +151,24 @@ impl Guide for AutoMultivariateNormal {
         _rows: usize,
         device: &Device,
     ) -> Result<(), Error> {
-        check_init_scale("AutoMultivariateNormal", self.init_scale)?;
-        if let Some(local) = latents.iter().find(|l| l.local) {
-            return Err(Error::Guide {
-                guide: "AutoMultivariateNormal",
-                variable: local.name.to_string(),
-                reason: "it is local (one value per data row); this guide covers global \
-                         variables: use AutoNormal or a q-model"
-                    .to_string(),
-            });
-        }
-        if self.params.is_some() && same_sites(&self.sites, latents) {
-            return Ok(());
-        }
-        self.sites = auto_sites(self.kind(), latents)?;
-        let d = self.dim();
-        let raw = inverse_softplus(self.init_scale);
-        let tril = Tensor::<2>::eye(d, device).mul_scalar(raw);
-        self.params = Some(FullRank {
-            loc: Parameter::from_tensor(Tensor::zeros([1, d], device)),
-            tril: Parameter::from_tensor(tril),
-        });
-        Ok(())
+        let init = self.init.clone();
+        self.prepare_with(latents, &init, device)
+    }
+
+    fn prior_draws(&self) -> usize {
+        self.init.prior_draws()
+    }
+
+    fn prepare_loaded(
+        &mut self,
+        latents: &[LatentSite],
+        _observed: &Values,
+        _rows: usize,
+        device: &Device,
+    ) -> Result<(), Error> {
+        // The file's parameters replace the start: no draw is needed to make it.
+        self.params = None;
+        self.prepare_with(latents, &Init::Feasible, device)
     }
 
     fn draw(

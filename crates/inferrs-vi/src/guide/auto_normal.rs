@@ -5,7 +5,7 @@ use burn::tensor::{Device, Tensor};
 use inferrs_distributions::{Bijector, Distribution, Normal, Rng};
 
 use super::sites::{AutoSite, Groups, auto_sites, check_init_scale, inverse_softplus, same_sites};
-use super::{Guide, GuideDraw, GuideTrace, LatentSite, Rows};
+use super::{Guide, GuideDraw, GuideTrace, Init, LatentSite, Rows};
 use crate::runtime::{DynModule, Values};
 use crate::{Error, Parameter};
 
@@ -17,12 +17,13 @@ pub(crate) struct LocScale {
 }
 
 impl LocScale {
-    fn new(sites: &[&AutoSite], raw_scale: f64, device: &Device) -> Self {
+    /// The parameters of `sites`, each location starting at its `locs` entry.
+    fn new(sites: &[(&AutoSite, Tensor<2>)], raw_scale: f64, device: &Device) -> Self {
         let (locs, scales) = sites
             .iter()
-            .map(|s| {
+            .map(|(s, loc)| {
                 (
-                    Parameter::from_tensor(Tensor::zeros(s.free, device)),
+                    Parameter::from_tensor(loc.clone()),
                     Parameter::from_tensor(Tensor::full(s.free, raw_scale, device)),
                 )
             })
@@ -36,12 +37,14 @@ impl LocScale {
 /// (`Bijector::for_support`: softplus for positive variables, sigmoid for the unit interval,
 /// stick-breaking for the simplex), with the log-det-Jacobian in `log q`.
 ///
-/// As Pyro's `AutoNormal`: locations start at 0 in the unconstrained space, scales at
+/// As NumPyro's `AutoNormal`: locations start where [`AutoNormal::init`] says (by default at 0
+/// in the unconstrained space, [`Init`]), scales at
 /// [`AutoNormal::init_scale`] (0.1), kept positive by softplus. Local variables get one
 /// Normal per data row; a minibatch draws, and updates, only its rows.
 #[derive(Debug)]
 pub struct AutoNormal {
     init_scale: f64,
+    init: Init,
     sites: Vec<AutoSite>,
     params: Groups<LocScale>,
 }
@@ -50,6 +53,7 @@ impl Default for AutoNormal {
     fn default() -> Self {
         Self {
             init_scale: 0.1,
+            init: Init::default(),
             sites: Vec::new(),
             params: Groups::default(),
         }
@@ -57,6 +61,41 @@ impl Default for AutoNormal {
 }
 
 impl AutoNormal {
+    /// Where the locations start ([`Init`]; `Init::Feasible`, 0 in the unconstrained space, by default).
+    pub fn init(mut self, init: Init) -> Self {
+        self.init = init;
+        self
+    }
+
+    fn prepare_with(
+        &mut self,
+        latents: &[LatentSite],
+        init: &Init,
+        device: &Device,
+    ) -> Result<(), Error> {
+        check_init_scale("AutoNormal", self.init_scale)?;
+        init.check("AutoNormal")?;
+        if self.params.shared.is_some() && same_sites(&self.sites, latents) {
+            return Ok(());
+        }
+        let sites = auto_sites(self.kind(), latents)?;
+        let raw = inverse_softplus(self.init_scale);
+        let mut globals = Vec::new();
+        let mut locals = Vec::new();
+        for (site, latent) in sites.iter().zip(latents) {
+            let loc = init.location(self.kind(), site, latent, device)?;
+            if site.local {
+                locals.push((site, loc));
+            } else {
+                globals.push((site, loc));
+            }
+        }
+        self.params.shared = Some(LocScale::new(&globals, raw, device));
+        self.params.rows = (!locals.is_empty()).then(|| LocScale::new(&locals, raw, device));
+        self.sites = sites;
+        Ok(())
+    }
+
     /// The initial standard deviation of every Normal (default 0.1).
     pub fn init_scale(mut self, scale: f64) -> Self {
         self.init_scale = scale;
@@ -95,18 +134,24 @@ impl Guide for AutoNormal {
         _rows: usize,
         device: &Device,
     ) -> Result<(), Error> {
-        check_init_scale("AutoNormal", self.init_scale)?;
-        if self.params.shared.is_some() && same_sites(&self.sites, latents) {
-            return Ok(());
-        }
-        let sites = auto_sites(self.kind(), latents)?;
-        let raw = inverse_softplus(self.init_scale);
-        let globals: Vec<&AutoSite> = sites.iter().filter(|s| !s.local).collect();
-        let locals: Vec<&AutoSite> = sites.iter().filter(|s| s.local).collect();
-        self.params.shared = Some(LocScale::new(&globals, raw, device));
-        self.params.rows = (!locals.is_empty()).then(|| LocScale::new(&locals, raw, device));
-        self.sites = sites;
-        Ok(())
+        let init = self.init.clone();
+        self.prepare_with(latents, &init, device)
+    }
+
+    fn prior_draws(&self) -> usize {
+        self.init.prior_draws()
+    }
+
+    fn prepare_loaded(
+        &mut self,
+        latents: &[LatentSite],
+        _observed: &Values,
+        _rows: usize,
+        device: &Device,
+    ) -> Result<(), Error> {
+        // The file's parameters replace the start: no draw is needed to make it.
+        self.params = Groups::default();
+        self.prepare_with(latents, &Init::Feasible, device)
     }
 
     fn draw(

@@ -6,6 +6,7 @@
 mod auto_delta;
 mod auto_mvn;
 mod auto_normal;
+mod init;
 mod qmodel;
 mod rows;
 mod sites;
@@ -17,6 +18,7 @@ use inferrs_distributions::{Distribution, Rng, Support};
 pub use auto_delta::AutoDelta;
 pub use auto_mvn::AutoMultivariateNormal;
 pub use auto_normal::AutoNormal;
+pub use init::Init;
 pub use qmodel::QModel;
 pub use rows::Rows;
 
@@ -36,6 +38,14 @@ pub struct LatentSite {
     pub local: bool,
     /// The support of its distribution in the model.
     pub support: Support,
+    /// Draws of it from the model's prior, `[rows, event]` each (`rows` those of the run
+    /// that found it: a minibatch fit's first batch), as many as the guide asked for
+    /// ([`Guide::prior_draws`]; at least the one of that run while the fit prepares its
+    /// guide, none afterwards).
+    pub prior: Vec<Tensor<2>>,
+    /// A seed for the guide's random choices about this variable (its starting point),
+    /// derived from the fit's seed and the variable's name.
+    pub seed: u64,
 }
 
 /// One latent variable drawn by a guide.
@@ -96,6 +106,13 @@ pub trait Guide: Send + Sync {
         rows: usize,
         device: &Device,
     ) -> Result<(), Error>;
+
+    /// How many draws of each latent variable from the model's prior
+    /// [`prepare`](Guide::prepare) reads ([`LatentSite::prior`]): an automatic guide that
+    /// starts from a prior draw or median asks for them ([`Init`]). The default is 1.
+    fn prior_draws(&self) -> usize {
+        1
+    }
 
     /// Prepares the guide to take parameters read from a model file
     /// ([`Model::load`](crate::Model::load)): as [`prepare`](Guide::prepare), with the data

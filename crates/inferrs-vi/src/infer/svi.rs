@@ -127,7 +127,17 @@ impl Svi {
                 batch_size.is_none().then(|| data.tensors(&device, &[])),
             )
         };
-        let (latents, supports) = discover(model, &first_inner, first_rows, total, &inner)?;
+        let prior_draws = vi
+            .guide_ref()
+            .or(model.guide.as_deref())
+            .map_or(1, |g| g.prior_draws().max(1));
+        let (latents, supports) = discover(
+            model,
+            &first_inner,
+            (first_rows, total),
+            (vi.get_seed(), prior_draws),
+            &inner,
+        )?;
         // Observed values out of their support are errors before any step: the data in
         // memory is checked whole now, a streamed source batch by batch as it is read.
         let streamed = match (source.in_memory(), &read) {
@@ -428,7 +438,14 @@ impl Svi {
             observed,
             rows: total,
             columns: source.names(),
-            latents: latents.to_vec(),
+            // The prior draws served the guide's start; the model keeps the rest.
+            latents: latents
+                .iter()
+                .map(|l| LatentSite {
+                    prior: Vec::new(),
+                    ..l.clone()
+                })
+                .collect(),
         });
         model.set_seed(vi.get_seed());
         Ok(FitReport {
@@ -535,13 +552,15 @@ fn progress_bar(epochs: usize, quiet: bool) -> ProgressBar {
     bar
 }
 
-/// The latent variables of `model` found by a run on `observed` (`rows` rows of data with
-/// `total`): a local one has `total` rows; and the supports of the observed ones.
+/// The latent variables of `model` found by a run on `observed` (`rows` of the data's
+/// `total` rows): a local one has `total` rows; each with `draws` draws from the prior (the
+/// first that run's, the others from further runs), from a stream of `seed`; and the
+/// supports of the observed ones.
 pub(crate) fn discover<P, F>(
     model: &Model<P, F>,
     observed: &Values,
-    rows: usize,
-    total: usize,
+    (rows, total): (usize, usize),
+    (seed, draws): (u64, usize),
     device: &Device,
 ) -> Result<(Vec<LatentSite>, ObservedSupports), Error>
 where
@@ -549,13 +568,15 @@ where
     F: Fn(&P, &mut Ctx<'_>) -> Result<(), Error>,
 {
     // Its own stream, so that the fit's stream does not depend on whether there are latents.
-    let mut rng = Rng::seed_from_u64(model.seed() ^ 0x5EED_1A7E);
-    let mut ctx =
-        Ctx::new(rows, device.clone(), &mut rng, Unfilled::Draw).with(Handler::Condition(observed));
-    (model.f)(&model.params, &mut ctx)?;
-    let (observed, latent): (Vec<_>, Vec<_>) =
-        ctx.into_trace().into_iter().partition(|s| s.observed);
-    let latents = latent
+    let mut rng = Rng::seed_from_u64(seed ^ 0x5EED_1A7E);
+    let run = |rng: &mut Rng| -> Result<_, Error> {
+        let mut ctx =
+            Ctx::new(rows, device.clone(), rng, Unfilled::Draw).with(Handler::Condition(observed));
+        (model.f)(&model.params, &mut ctx)?;
+        Ok(ctx.into_trace())
+    };
+    let (observed, latent): (Vec<_>, Vec<_>) = run(&mut rng)?.into_iter().partition(|s| s.observed);
+    let mut latents: Vec<LatentSite> = latent
         .into_iter()
         .map(|s| {
             let [r, e] = s.value.dims();
@@ -564,12 +585,29 @@ where
                 shape: [if s.local { total } else { r }, e],
                 local: s.local,
                 support: s.support(),
+                prior: vec![s.value],
+                seed: name_seed(seed, s.name),
             }
         })
         .collect();
+    for _ in 1..draws {
+        for site in run(&mut rng)? {
+            if let Some(latent) = latents.iter_mut().find(|l| l.name == site.name) {
+                latent.prior.push(site.value);
+            }
+        }
+    }
     let supports = observed
         .into_iter()
         .map(|s| (s.name.to_string(), s.support()))
         .collect();
     Ok((latents, ObservedSupports::new(supports)))
+}
+
+/// A seed for variable `name` of a fit with `seed` (FNV-1a of the name, mixed with it).
+fn name_seed(seed: u64, name: &str) -> u64 {
+    let hash = name.bytes().fold(0xCBF2_9CE4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01B3)
+    });
+    hash ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }

@@ -286,6 +286,11 @@ impl VI {
         self
     }
 
+    /// The guide the options give, if any.
+    pub(crate) fn guide_ref(&self) -> Option<&dyn Guide> {
+        self.guide.as_deref()
+    }
+
     /// Whether the fit continues the last fit's optimizer ([`VI::resume`]).
     pub fn resumes(&self) -> bool {
         self.resume
