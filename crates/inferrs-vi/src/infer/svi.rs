@@ -110,6 +110,8 @@ impl Svi {
         let batch_size = vi.get_batch_size().filter(|&m| m < total);
         let elbo = vi.take_elbo();
         let inner = model.device();
+        // One seed governs the run: networks not yet initialised start from it.
+        crate::runtime::initialize_lazy(&model.params, &inner, vi.get_seed());
         let device = inner.clone().autodiff();
         // The rows discovery and the guide's preparation see: the whole data for a
         // full-batch fit (borrowed when in memory, not copied), the first batch of a
@@ -261,7 +263,13 @@ impl Svi {
                     variable: latent.name.to_string(),
                 });
             }
-            (Some(g), _) => g.prepare(latents, &first_inner, first_rows, &inner)?,
+            (Some(g), _) => {
+                // A q-model's networks start from the fit's seed too.
+                if let Some(params) = g.parameters() {
+                    params.initialize_lazy(&inner, vi.get_seed() ^ 0x0A0D_E15E);
+                }
+                g.prepare(latents, &first_inner, first_rows, &inner)?;
+            }
             (None, None) => {}
         }
         let mut state = State {

@@ -19,5 +19,7 @@ pub use handler::{Handler, Unfilled, Values};
 pub use lift::{Lift, ParamInfo, Prior};
 pub(crate) use lift::{build_prior, intern};
 pub use module::DynModule;
-pub(crate) use module::{is_finite as module_is_finite, module_from_bytes, module_to_bytes};
+pub(crate) use module::{
+    initialize_lazy, is_finite as module_is_finite, module_from_bytes, module_to_bytes,
+};
 pub use site::{Site, Trace};

@@ -45,6 +45,9 @@ pub trait DynModule: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// burn's error, as text, when the bytes cannot be read or do not fit the module.
     fn load_bytes(&self, bytes: &[u8]) -> Result<Box<dyn DynModule>, String>;
+    /// Initialises its lazily initialised parameters from `seed` (see
+    /// `initialize_lazy`); a copy shares them with the module it was cloned from.
+    fn initialize_lazy(&self, device: &burn::tensor::Device, seed: u64) -> bool;
     /// The module as `Box<dyn Any>`, to take it back as its type.
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
 }
@@ -121,6 +124,10 @@ impl<M: Module + Sync + 'static> DynModule for M {
         module_from_bytes(self, bytes).map(|m| Box::new(m) as Box<dyn DynModule>)
     }
 
+    fn initialize_lazy(&self, device: &burn::tensor::Device, seed: u64) -> bool {
+        initialize_lazy(self, device, seed)
+    }
+
     fn into_any(self: Box<Self>) -> Box<dyn Any> {
         self
     }
@@ -163,4 +170,36 @@ pub(crate) fn is_finite<M: Module>(module: &M) -> bool {
     let mut visitor = Finite(true);
     module.visit(&mut visitor);
     visitor.0
+}
+
+/// Initialises the lazily initialised parameters of `module` from `seed`, so that a fit's
+/// seed alone fixes a network's starting weights: burn initialises a parameter on its first
+/// use from the device's random stream, and which parameter comes first depends on the code
+/// path (a fused kernel reads the weights in another order than the composed ops). When
+/// any parameter is still uninitialised, the device is seeded with `seed` and every one is
+/// initialised now, in the module's own order. Returns whether it did.
+pub(crate) fn initialize_lazy<M: Module>(
+    module: &M,
+    device: &burn::tensor::Device,
+    seed: u64,
+) -> bool {
+    struct Lazy(bool);
+    impl ModuleVisitor for Lazy {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            self.0 |= !param.is_initialized();
+        }
+    }
+    struct Touch;
+    impl ModuleVisitor for Touch {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let _ = param.val();
+        }
+    }
+    let mut lazy = Lazy(false);
+    module.visit(&mut lazy);
+    if lazy.0 {
+        device.seed(seed);
+        module.visit(&mut Touch);
+    }
+    lazy.0
 }
