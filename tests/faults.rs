@@ -19,18 +19,8 @@ macro_rules! regression {
     };
 }
 
-/// `y = 1.5 x - 0.7 + wiggle`, deterministic.
-fn line(n: usize) -> Data {
-    let x: Vec<f32> = (0..n)
-        .map(|i| -2.0 + 4.0 * i as f32 / (n - 1) as f32)
-        .collect();
-    let y: Vec<f32> = x
-        .iter()
-        .enumerate()
-        .map(|(i, &x)| 1.5 * x - 0.7 + 0.8 * ((i * 7919 % 113) as f32 / 113.0 - 0.5))
-        .collect();
-    Data::new().with("x", &x).unwrap().with("y", &y).unwrap()
-}
+mod common;
+use common::line;
 
 fn quiet(epochs: usize) -> VI {
     VI::new(epochs).seed(5).quiet(true)
@@ -371,7 +361,9 @@ fn the_fit_seed_alone_fixes_a_networks_starting_weights() -> Result<(), Error> {
             x ~ Normal(0.0, 10.0);
             y ~ Normal(net(x), 1.0);
         };
-        Ok(model.fit(&line(30), VI::new(20).seed(fit_seed).quiet(true))?.losses)
+        Ok(model
+            .fit(&line(30), VI::new(20).seed(fit_seed).quiet(true))?
+            .losses)
     };
     // ... the fit's seed fixes the start, so the losses from the first one on.
     assert_eq!(fit(1, 7)?, fit(99, 7)?);

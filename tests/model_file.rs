@@ -34,18 +34,8 @@ macro_rules! local_model {
     };
 }
 
-/// `y = 1.5 x - 0.7 + wiggle`, deterministic.
-fn line(n: usize) -> Data {
-    let x: Vec<f32> = (0..n)
-        .map(|i| -2.0 + 4.0 * i as f32 / (n - 1) as f32)
-        .collect();
-    let y: Vec<f32> = x
-        .iter()
-        .enumerate()
-        .map(|(i, &x)| 1.5 * x - 0.7 + 0.8 * ((i * 7919 % 113) as f32 / 113.0 - 0.5))
-        .collect();
-    Data::new().with("x", &x).unwrap().with("y", &y).unwrap()
-}
+mod common;
+use common::line;
 
 fn temp(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("inferrs-{name}-{}.model", std::process::id()))
@@ -346,50 +336,42 @@ fn a_model_is_queried_from_four_threads_at_once() -> Result<(), Error> {
         .collect::<Result<_, _>>()?;
     // Four threads, each naming its stream: the same draws whatever the timing.
     model.set_seed(11);
-    let named: Vec<Draws> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..4u64)
-            .map(|k| {
-                let (model, rows) = (&model, &rows);
-                s.spawn(move || {
-                    model
-                        .posterior_predictive(["y"], rows)
-                        .map(|q| q.stream(k))
-                        .and_then(|mut q| q.sample_n(50))
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap())
-            .collect::<Vec<_>>()
-    })
-    .into_iter()
-    .collect::<Result<_, _>>()?;
+    let named = in_four_threads(|k| {
+        model
+            .posterior_predictive(["y"], &rows)
+            .map(|q| q.stream(k))
+            .and_then(|mut q| q.sample_n(50))
+    })?;
     assert_eq!(named, sequential);
     // Four threads taking the next stream each: every stream is taken once.
     model.set_seed(11);
-    let mut taken: Vec<Draws> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..4)
-            .map(|_| {
-                let (model, rows) = (&model, &rows);
-                s.spawn(move || {
-                    model
-                        .posterior_predictive(["y"], rows)
-                        .and_then(|mut q| q.sample_n(50))
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap())
-            .collect::<Vec<_>>()
-    })
-    .into_iter()
-    .collect::<Result<_, _>>()?;
+    let mut taken = in_four_threads(|_| {
+        model
+            .posterior_predictive(["y"], &rows)
+            .and_then(|mut q| q.sample_n(50))
+    })?;
     let key = |d: &Draws| d["y"].as_slice()[0].to_bits();
     taken.sort_by_key(key);
     let mut expected = sequential;
     expected.sort_by_key(key);
     assert_eq!(taken, expected);
     Ok(())
+}
+
+/// `query(k)` run in four threads at once, `k` = 0 to 3, the results in `k` order.
+fn in_four_threads(
+    query: impl Fn(u64) -> Result<Draws, Error> + Sync,
+) -> Result<Vec<Draws>, Error> {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4u64)
+            .map(|k| {
+                let query = &query;
+                s.spawn(move || query(k))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a query thread panicked"))
+            .collect()
+    })
 }

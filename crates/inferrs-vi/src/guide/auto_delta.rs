@@ -44,10 +44,11 @@ impl AutoDelta {
         &mut self,
         latents: &[LatentSite],
         init: &Init,
+        fresh: bool,
         device: &Device,
     ) -> Result<(), Error> {
         init.check("AutoDelta")?;
-        if self.params.shared.is_some() && same_sites(&self.sites, latents) {
+        if !fresh && self.params.shared.is_some() && same_sites(&self.sites, latents) {
             return Ok(());
         }
         let sites = auto_sites(self.kind(), latents)?;
@@ -84,32 +85,7 @@ impl Guide for AutoDelta {
         "AutoDelta"
     }
 
-    fn prepare(
-        &mut self,
-        latents: &[LatentSite],
-        _observed: &Values,
-        _rows: usize,
-        device: &Device,
-    ) -> Result<(), Error> {
-        let init = self.init.clone();
-        self.prepare_with(latents, &init, device)
-    }
-
-    fn prior_draws(&self) -> usize {
-        self.init.prior_draws()
-    }
-
-    fn prepare_loaded(
-        &mut self,
-        latents: &[LatentSite],
-        _observed: &Values,
-        _rows: usize,
-        device: &Device,
-    ) -> Result<(), Error> {
-        // The file's parameters replace the start: no draw is needed to make it.
-        self.params = Groups::default();
-        self.prepare_with(latents, &Init::Feasible, device)
-    }
+    super::sites::automatic_preparation!();
 
     fn draw(
         &self,

@@ -59,6 +59,7 @@ impl AutoMultivariateNormal {
         &mut self,
         latents: &[LatentSite],
         init: &Init,
+        fresh: bool,
         device: &Device,
     ) -> Result<(), Error> {
         check_init_scale("AutoMultivariateNormal", self.init_scale)?;
@@ -72,7 +73,7 @@ impl AutoMultivariateNormal {
                     .to_string(),
             });
         }
-        if self.params.is_some() && same_sites(&self.sites, latents) {
+        if !fresh && self.params.is_some() && same_sites(&self.sites, latents) {
             return Ok(());
         }
         let sites = auto_sites(self.kind(), latents)?;
@@ -144,32 +145,7 @@ impl Guide for AutoMultivariateNormal {
         "AutoMultivariateNormal"
     }
 
-    fn prepare(
-        &mut self,
-        latents: &[LatentSite],
-        _observed: &Values,
-        _rows: usize,
-        device: &Device,
-    ) -> Result<(), Error> {
-        let init = self.init.clone();
-        self.prepare_with(latents, &init, device)
-    }
-
-    fn prior_draws(&self) -> usize {
-        self.init.prior_draws()
-    }
-
-    fn prepare_loaded(
-        &mut self,
-        latents: &[LatentSite],
-        _observed: &Values,
-        _rows: usize,
-        device: &Device,
-    ) -> Result<(), Error> {
-        // The file's parameters replace the start: no draw is needed to make it.
-        self.params = None;
-        self.prepare_with(latents, &Init::Feasible, device)
-    }
+    super::sites::automatic_preparation!();
 
     fn draw(
         &self,

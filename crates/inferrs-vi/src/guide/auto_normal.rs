@@ -71,11 +71,12 @@ impl AutoNormal {
         &mut self,
         latents: &[LatentSite],
         init: &Init,
+        fresh: bool,
         device: &Device,
     ) -> Result<(), Error> {
         check_init_scale("AutoNormal", self.init_scale)?;
         init.check("AutoNormal")?;
-        if self.params.shared.is_some() && same_sites(&self.sites, latents) {
+        if !fresh && self.params.shared.is_some() && same_sites(&self.sites, latents) {
             return Ok(());
         }
         let sites = auto_sites(self.kind(), latents)?;
@@ -127,32 +128,7 @@ impl Guide for AutoNormal {
         "AutoNormal"
     }
 
-    fn prepare(
-        &mut self,
-        latents: &[LatentSite],
-        _observed: &Values,
-        _rows: usize,
-        device: &Device,
-    ) -> Result<(), Error> {
-        let init = self.init.clone();
-        self.prepare_with(latents, &init, device)
-    }
-
-    fn prior_draws(&self) -> usize {
-        self.init.prior_draws()
-    }
-
-    fn prepare_loaded(
-        &mut self,
-        latents: &[LatentSite],
-        _observed: &Values,
-        _rows: usize,
-        device: &Device,
-    ) -> Result<(), Error> {
-        // The file's parameters replace the start: no draw is needed to make it.
-        self.params = Groups::default();
-        self.prepare_with(latents, &Init::Feasible, device)
-    }
+    super::sites::automatic_preparation!();
 
     fn draw(
         &self,

@@ -180,3 +180,38 @@ impl<M: burn::module::Module + Sync + 'static> Groups<M> {
         self.rows = rows.map(|m| downcast(m, guide));
     }
 }
+
+/// The `Guide` methods every automatic guide shares, over its own
+/// `prepare_with(latents, init, fresh, device)` and `init` field: `prepare` starts from the
+/// guide's `Init` (keeping the parameters of an earlier fit of the same variables),
+/// `prepare_loaded` makes fresh parameters at 0 for a model file's to replace.
+macro_rules! automatic_preparation {
+    () => {
+        fn prepare(
+            &mut self,
+            latents: &[LatentSite],
+            _observed: &Values,
+            _rows: usize,
+            device: &Device,
+        ) -> Result<(), Error> {
+            let init = self.init.clone();
+            self.prepare_with(latents, &init, false, device)
+        }
+
+        fn prior_draws(&self) -> usize {
+            self.init.prior_draws()
+        }
+
+        fn prepare_loaded(
+            &mut self,
+            latents: &[LatentSite],
+            _observed: &Values,
+            _rows: usize,
+            device: &Device,
+        ) -> Result<(), Error> {
+            // The file's parameters replace the start: no draw is needed to make it.
+            self.prepare_with(latents, &Init::Feasible, true, device)
+        }
+    };
+}
+pub(crate) use automatic_preparation;
