@@ -329,6 +329,29 @@ fn a_fit_that_resumes_continues_the_optimizer_as_one_fit() -> Result<(), Error> 
         ),
         "{err}"
     );
+    // A fit that fails part-way (a bad value in a later batch of a file), resuming or not,
+    // leaves the optimizer to resume as it was.
+    let mut resumed = ml!();
+    resumed.fit(&line(50), vi(30))?;
+    let path = std::env::temp_dir().join(format!("inferrs-resume-{}.csv", std::process::id()));
+    let mut text = String::from("x,y\n");
+    for i in 0..40 {
+        text.push_str(if i == 35 { "1,oops\n" } else { "0.5,0.1\n" });
+    }
+    std::fs::write(&path, text).unwrap();
+    let mut source = CsvSource::open(&path)?;
+    assert!(
+        resumed
+            .fit_source(&mut source, vi(2).batch_size(10))
+            .is_err()
+    );
+    assert!(
+        resumed
+            .fit_source(&mut source, vi(2).batch_size(10).resume())
+            .is_err()
+    );
+    std::fs::remove_file(&path).ok();
+    assert_eq!(resumed.fit(&line(50), vi(30).resume())?.losses, second);
     Ok(())
 }
 

@@ -197,9 +197,11 @@ where
     /// the latent ones; [`Error::Guide`] when an automatic guide cannot fit a variable;
     /// [`Error::NonFiniteLoss`] when the loss becomes NaN or infinite, and
     /// [`Error::NonFiniteParameters`] when the last step's parameters are not finite (the
-    /// model and its guide then keep the parameters of the last step with a finite loss); any
-    /// error of the model function. A guide given in `vi` replaces the model's only when the
-    /// fit succeeds.
+    /// model and its guide, a guide given in `vi` included, then keep the parameters of the
+    /// last step with a finite loss); [`Error::Data`] naming the variable and the row for an
+    /// observed value outside its distribution's support (before any step); any error of the
+    /// model function. Any failure but a non-finite loss leaves the model as it was: its
+    /// parameters, its guide and the optimizer that [`VI::resume`] would continue.
     pub fn fit(&mut self, data: &Data, vi: VI) -> Result<FitReport, Error> {
         Svi::new(vi).run(self, &mut &*data)
     }

@@ -284,13 +284,13 @@ impl Svi {
                 .map(|m| m.train_box()),
         };
         let mut rng = Rng::seed_from_u64(vi.get_seed());
-        let resumed = match model.optimizer.get_mut() {
+        // The last fit's optimizer: put back if this fit fails on anything but a non-finite
+        // loss, whether it resumes it or not.
+        let before = match model.optimizer.get_mut() {
             Ok(state) => state.take(),
             Err(poisoned) => poisoned.into_inner().take(),
-        }
-        .filter(|_| vi.resumes());
-        // Put back if the fit fails on anything but a non-finite loss.
-        let resumed_before = resumed.clone();
+        };
+        let resumed = before.clone().filter(|_| vi.resumes());
         let (mut optimizer, mut row_optimizer) = match resumed {
             Some(state) => (state.module, state.rows),
             None => (
@@ -421,7 +421,7 @@ impl Svi {
                 let kept = if keeps_progress(&e) {
                     last_good
                 } else {
-                    model.optimizer = std::sync::Mutex::new(resumed_before);
+                    model.optimizer = std::sync::Mutex::new(before);
                     initial
                 };
                 restore(&mut model.params, guide, kept);
