@@ -110,12 +110,17 @@ fn a_saved_fit_loads_in_a_new_process_with_bit_identical_draws() -> Result<(), E
     assert!((mean - 0.8).abs() < 0.25, "E[y | x=1] = {mean}");
 
     let out = temp("new-process-draws");
-    let status = Command::new(std::env::current_exe().unwrap())
+    let child = Command::new(std::env::current_exe().unwrap())
         .args(["child_loads_and_draws", "--exact", "--include-ignored"])
         .env(CHILD, format!("{}|{}", path.display(), out.display()))
-        .status()
+        .output()
         .expect("the test binary runs");
-    assert!(status.success(), "the child process failed");
+    assert!(
+        child.status.success(),
+        "the child process failed: {}{}",
+        String::from_utf8_lossy(&child.stdout),
+        String::from_utf8_lossy(&child.stderr)
+    );
     let there: (Draws, Draws) = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     std::fs::remove_file(&out).ok();
     std::fs::remove_file(&path).ok();
@@ -296,14 +301,21 @@ fn a_save_that_fails_half_way_leaves_the_earlier_file_whole() -> Result<(), Erro
     );
     // 16 blocks of 512 bytes (8 KiB); SIGXFSZ ignored, so a write past it fails with EFBIG
     // instead of killing the process, as a full disk would.
-    let status = Command::new("sh")
+    // The child's output goes to pipes, which the limit does not cover (inherited, it could
+    // be a log file already past it).
+    let child = Command::new("sh")
         .arg("-c")
-        .arg("trap '' XFSZ; ulimit -f 16; exec \"$0\" child_saves_past_the_file_size_limit --exact --include-ignored")
+        .arg("trap '' XFSZ; ulimit -f 16; exec \"$0\" child_saves_past_the_file_size_limit --exact --include-ignored --nocapture")
         .arg(std::env::current_exe().unwrap())
         .env(CHILD, &path)
-        .status()
+        .output()
         .expect("sh runs");
-    assert!(status.success(), "the child process failed");
+    let said = String::from_utf8_lossy(&child.stdout);
+    assert!(
+        child.status.success() && said.contains("save failed as it should"),
+        "the child process failed: {said}{}",
+        String::from_utf8_lossy(&child.stderr)
+    );
     assert_eq!(
         std::fs::read(&path).unwrap(),
         good,
