@@ -6,19 +6,7 @@
 use inferrs::prelude::*;
 use inferrs::{Error, Model};
 
-macro_rules! regression {
-    () => {
-        probmodel! {
-            w ~ Normal(0.0, 1.0);
-            b ~ Normal(0.0, 1.0);
-            datamodel {
-                x ~ Normal(0.0, 10.0);
-                y ~ Normal(w * x + b, 1.0);
-            }
-        }
-    };
-}
-
+#[macro_use]
 mod common;
 use common::line;
 

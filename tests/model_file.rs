@@ -9,19 +9,6 @@ use std::process::Command;
 use inferrs::prelude::*;
 use inferrs::{Draws, Error};
 
-macro_rules! regression {
-    () => {
-        probmodel! {
-            w ~ Normal(0.0, 1.0);
-            b ~ Normal(0.0, 1.0);
-            datamodel {
-                x ~ Normal(0.0, 10.0);
-                y ~ Normal(w * x + b, 1.0);
-            }
-        }
-    };
-}
-
 /// A local latent variable per row.
 macro_rules! local_model {
     () => {
@@ -34,6 +21,7 @@ macro_rules! local_model {
     };
 }
 
+#[macro_use]
 mod common;
 use common::line;
 
