@@ -43,17 +43,17 @@ pub use inferrs_distributions::{
     Bernoulli, Beta, Bijector, Binomial, Categorical, Cauchy, Deterministic, Dirichlet, DistError,
     Distribution, Exponential, Gamma, Geometric, HalfCauchy, HalfNormal, HalfStudentT,
     InverseGamma, Laplace, LogNormal, Logistic, MixtureGaussian, MultivariateNormalDiag,
-    MultivariateNormalTriL, NegativeBinomial, Normal, Param, Poisson, Probs, ScaleTril, StudentT,
-    Support, Uniform,
+    MultivariateNormalTriL, NegativeBinomial, Normal, Param, ParamInit, Poisson, Probs, ScaleTril,
+    StudentT, Support, Uniform,
 };
 pub use inferrs_graph::{Graph, GraphError, Node, NodeKind};
 pub use inferrs_macros::{datamodel, probmodel, qmodel};
 pub use inferrs_vi::{
     Array, AutoDelta, AutoMultivariateNormal, AutoNormal, Batch, Column, CsvSource,
-    DEFAULT_CHUNK_ROWS, DEFAULT_LR, DEFAULT_SHUFFLE_BUFFER, Data, DataSource, Draws, Elbo, Error,
-    FitReport, Guide, Init, IntoColumn, Lift, LogProbs, Model, Optimizer, ParamInfo, Parameter,
-    Predictive, Prior, QModel, RenyiElbo, Schedule, Summary, Svi, TraceElbo, TraceMeanFieldElbo,
-    VI, sigmoid, softplus,
+    DATA_START_WARMUP, DEFAULT_CHUNK_ROWS, DEFAULT_LR, DEFAULT_SHUFFLE_BUFFER, Data, DataSource,
+    Draws, Elbo, Error, FitReport, Guide, Init, IntoColumn, Lift, LogProbs, Model, Optimizer,
+    ParamInfo, Parameter, Predictive, Prior, QModel, RenyiElbo, Schedule, Summary, Svi, TraceElbo,
+    TraceMeanFieldElbo, VI, sigmoid, softplus,
 };
 #[cfg(feature = "parquet")]
 pub use inferrs_vi::{ParquetSource, ParquetWriter, write_parquet};

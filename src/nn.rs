@@ -3,4 +3,4 @@
 //! Defined in `inferrs-distributions` (next to the fused kernels it runs as on flex) and
 //! re-exported here.
 
-pub use inferrs_distributions::nn::{MIN_SCALE, MixtureNet};
+pub use inferrs_distributions::nn::{LOC_SPREAD, MIN_SCALE, MixtureNet};

@@ -9,6 +9,7 @@
 //! cargo run --release --example mdn -- --epochs 4000 --seed 0 --out out/mdn
 //! ```
 
+mod diagnose;
 mod plots;
 mod toy;
 
@@ -70,6 +71,15 @@ pub struct Options {
     /// Initial learning rate of Adam (inferrs' default when not given).
     #[arg(long)]
     pub lr: Option<f64>,
+    /// Units in each hidden layer of the MDN's `MixtureNet`.
+    #[arg(long, default_value_t = 15)]
+    pub hidden: usize,
+    /// Mixture components of the MDN.
+    #[arg(long, default_value_t = 20)]
+    pub components: usize,
+    /// Print why a fit may be stuck: dead units, unused components, the excess by band of y.
+    #[arg(long)]
+    pub diagnose: bool,
 }
 
 /// What a run measured (written to `summary.json`).
@@ -102,14 +112,16 @@ pub struct Summary {
     pub n_train: usize,
     /// Number of held-out points.
     pub n_test: usize,
+    /// Hidden units per layer of the MDN's network.
+    pub hidden: usize,
     /// Mixture components.
     pub components: usize,
     /// The last loss of the fit per row (negative ELBO / N, including the model's `x` term).
     pub final_loss_per_row: f64,
 }
 
+/// Hidden units of the regression network.
 const HIDDEN: usize = 15;
-const COMPONENTS: usize = 20;
 /// `|y|` beyond which a held-out point counts as near the edges of the prior's support.
 const EDGE: f32 = 9.5;
 
@@ -157,7 +169,7 @@ pub fn run(opts: &Options) -> Result<Summary, Box<dyn std::error::Error>> {
 
     // 2. The Mixture Density Network.
     let mut model = datamodel! {
-        nn = MixtureNet::new(&device, HIDDEN, COMPONENTS);
+        nn = MixtureNet::new(&device, opts.hidden, opts.components);
         x ~ Normal(0.0, 10.0);
         y ~ MixtureGaussian(nn(x));
     };
@@ -182,6 +194,15 @@ pub fn run(opts: &Options) -> Result<Summary, Box<dyn std::error::Error>> {
         } else {
             excess_interior += excess;
         }
+    }
+
+    if opts.diagnose {
+        let excess: Vec<f64> = heldout_points
+            .iter()
+            .zip(&bayes_points)
+            .map(|(lp, bayes)| -lp - bayes)
+            .collect();
+        diagnose::print(&device, &model.params().nn, &x_train, &y_test, &excess);
     }
 
     // 3. Plots: samples, mixture densities, loss curve.
@@ -220,7 +241,8 @@ pub fn run(opts: &Options) -> Result<Summary, Box<dyn std::error::Error>> {
         lr,
         n_train: x_train.len(),
         n_test: x_test.len(),
-        components: COMPONENTS,
+        hidden: opts.hidden,
+        components: opts.components,
         final_loss_per_row: report.final_loss_per_row(),
     };
     std::fs::write(

@@ -25,6 +25,7 @@
 //! ```
 
 mod bijector;
+mod data_init;
 mod deterministic;
 mod discrete;
 mod error;
@@ -43,6 +44,7 @@ mod support;
 mod univariate;
 
 pub use bijector::Bijector;
+pub use data_init::ParamInit;
 pub use deterministic::Deterministic;
 pub use discrete::{Bernoulli, Binomial, Categorical, Geometric, NegativeBinomial, Poisson};
 pub use error::DistError;
@@ -184,6 +186,21 @@ pub trait Distribution: std::fmt::Debug + AsAny {
             });
         }
         Ok(())
+    }
+
+    /// Starting values, chosen from the observed `value`, for the parameters of the burn
+    /// modules this distribution's parameters were computed by. A fit asks an observed site
+    /// once, before its first step, when the model's networks are freshly initialised, and
+    /// writes the values in ([`ParamInit`]). None by default; a [`MixtureGaussian`]
+    /// parameterised by a [`MixtureNet`](nn::MixtureNet) gives
+    /// [`MixtureNet::data_init`](nn::MixtureNet::data_init)'s.
+    ///
+    /// # Shapes
+    ///
+    /// * `value`: `[rows, event]`, as for [`log_prob`](Distribution::log_prob).
+    fn data_init(&self, value: &Tensor<2>) -> Vec<ParamInit> {
+        let _ = value;
+        Vec::new()
     }
 
     /// Checks that `rows` draws can be requested from [`sample`](Distribution::sample).

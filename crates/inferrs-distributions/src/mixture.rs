@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use crate::math::{gaussian_log_density, logsumexp};
 use crate::nn::DeferredNet;
 use crate::param::{broadcast_dim, check_constants, check_nonempty};
-use crate::{DistError, Distribution, FromArgs, Param, Rng, Support};
+use crate::{DistError, Distribution, FromArgs, Param, ParamInit, Rng, Support};
 
 const NAME: &str = "MixtureGaussian";
 
@@ -46,6 +46,8 @@ pub struct MixtureGaussian {
     /// The network the parameters come from, when it has not been evaluated
     /// ([`MixtureNet::forward`](crate::nn::MixtureNet::forward) on flex).
     network: Option<Box<DeferredNet>>,
+    /// The network and inputs the parameters were computed from, when evaluated already.
+    origin: Option<Box<DeferredNet>>,
     rows: usize,
     k: usize,
     /// The `[rows, 3K]` tensor the parameters are column blocks of, when built from packed
@@ -79,6 +81,11 @@ struct Parts {
 #[derive(Clone, Debug)]
 pub struct MixtureParams {
     repr: Repr,
+    /// The network and inputs the parameters were computed from, when a [`MixtureNet`]
+    /// computed them: what [`Distribution::data_init`] reads.
+    ///
+    /// [`MixtureNet`]: crate::nn::MixtureNet
+    origin: Option<Box<DeferredNet>>,
 }
 
 #[derive(Clone, Debug)]
@@ -93,6 +100,7 @@ impl MixtureParams {
     pub fn new(locs: Tensor<2>, scales: Tensor<2>, logits: Tensor<2>) -> Self {
         Self {
             repr: Repr::Parts(Box::new([locs, scales, logits])),
+            origin: None,
         }
     }
 
@@ -117,6 +125,7 @@ impl MixtureParams {
                 packed: Box::new(packed),
                 k: cols / 3,
             },
+            origin: None,
         })
     }
 
@@ -124,7 +133,14 @@ impl MixtureParams {
     pub(crate) fn network(net: DeferredNet) -> Self {
         Self {
             repr: Repr::Network(Box::new(net)),
+            origin: None,
         }
+    }
+
+    /// The same parameters, remembering the network and inputs they were computed from.
+    pub(crate) fn with_origin(mut self, net: DeferredNet) -> Self {
+        self.origin = Some(Box::new(net));
+        self
     }
 
     /// The number of components `K`.
@@ -307,6 +323,7 @@ impl MixtureGaussian {
                 weights,
             }),
             network: None,
+            origin: None,
             rows,
             k,
             packed: None,
@@ -319,20 +336,23 @@ impl MixtureGaussian {
     /// # Errors
     ///
     /// [`DistError::Shape`] as [`MixtureGaussian::new`].
-    pub fn from_params(params: MixtureParams) -> Result<Self, DistError> {
+    pub fn from_params(mut params: MixtureParams) -> Result<Self, DistError> {
         if let Repr::Network(net) = params.repr {
             return Ok(Self {
                 parts: OnceLock::new(),
                 rows: net.rows(),
                 k: net.components(),
                 network: Some(net),
+                origin: None,
                 packed: None,
             });
         }
         let packed = params.as_packed().cloned();
+        let origin = params.origin.take();
         let (locs, scales, logits) = params.into_parts();
         let mut mixture = Self::new(locs, scales, logits)?;
         mixture.packed = packed;
+        mixture.origin = origin;
         Ok(mixture)
     }
 
@@ -500,6 +520,17 @@ impl Distribution for MixtureGaussian {
 
     fn batch_rows(&self) -> usize {
         self.rows
+    }
+
+    /// [`MixtureNet::data_init`](crate::nn::MixtureNet::data_init) when a [`MixtureNet`]
+    /// computed the parameters; none otherwise.
+    ///
+    /// [`MixtureNet`]: crate::nn::MixtureNet
+    fn data_init(&self, value: &Tensor<2>) -> Vec<ParamInit> {
+        match self.network.as_ref().or(self.origin.as_ref()) {
+            Some(net) => net.data_init(value),
+            None => Vec::new(),
+        }
     }
 
     /// `logsumexp_k(log_softmax(logits)_k + log N(value; loc_k, scale_k))` per row.

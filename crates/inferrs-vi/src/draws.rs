@@ -10,7 +10,7 @@ use crate::Error;
 /// Values of one variable from a query, on the host.
 ///
 /// # Shapes
-/// `[rows, event]` for one draw per row, `[draws, rows, event]` for [`Predictive::sample_n`].
+/// `[rows, event]` for one draw per row, `[draws, rows, event]` for [`Predictive::sample_n`](crate::Predictive::sample_n).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Array {
     /// The shape.

@@ -22,7 +22,7 @@ pub(crate) struct FullRank {
 /// (flattened in the order the model declares them), in the unconstrained space, with a
 /// lower-triangular scale matrix `L` (diagonal kept positive by softplus, starting at
 /// `init_scale` 0.1, off-diagonal at 0). It captures posterior correlations that
-/// [`AutoNormal`] cannot.
+/// [`AutoNormal`](crate::AutoNormal) cannot.
 ///
 /// It covers global variables only (a local variable would make the matrix grow with the
 /// square of the data).

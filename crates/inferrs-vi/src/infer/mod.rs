@@ -15,4 +15,4 @@ pub use elbo::{Elbo, Estimate, Particle, RenyiElbo, TraceElbo, TraceMeanFieldElb
 pub use predictive::Predictive;
 pub(crate) use svi::OptimizerState;
 pub use svi::Svi;
-pub use vi::{DEFAULT_LR, FitReport, Optimizer, Schedule, VI};
+pub use vi::{DATA_START_WARMUP, DEFAULT_LR, FitReport, Optimizer, Schedule, VI};

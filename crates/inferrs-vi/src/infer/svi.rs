@@ -8,7 +8,7 @@ use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
 use indicatif::{ProgressBar, ProgressStyle};
-use inferrs_distributions::Rng;
+use inferrs_distributions::{ParamInit, Rng};
 use rand::SeedableRng;
 
 use super::elbo::{Elbo, Particle};
@@ -111,7 +111,7 @@ impl Svi {
         let elbo = vi.take_elbo();
         let inner = model.device();
         // One seed governs the run: networks not yet initialised start from it.
-        crate::runtime::initialize_lazy(&model.params, &inner, vi.get_seed());
+        let fresh = crate::runtime::initialize_lazy(&model.params, &inner, vi.get_seed());
         let device = inner.clone().autodiff();
         // The rows discovery and the guide's preparation see: the whole data for a
         // full-batch fit (borrowed when in memory, not copied), the first batch of a
@@ -133,12 +133,13 @@ impl Svi {
             .guide_ref()
             .or(model.guide.as_deref())
             .map_or(1, |g| g.prior_draws().max(1));
-        let (latents, supports) = discover(
+        let (latents, supports, inits) = discover(
             model,
             &first_inner,
             (first_rows, total),
             (vi.get_seed(), prior_draws),
             &inner,
+            fresh,
         )?;
         // Observed values out of their support are errors before any step: the data in
         // memory is checked whole now, a streamed source batch by batch as it is read.
@@ -165,7 +166,7 @@ impl Svi {
             &vi,
             elbo,
             guide.as_deref_mut(),
-            &latents,
+            (&latents, &inits),
             (first_inner, first_rows, full),
             total,
             batch_size,
@@ -244,7 +245,7 @@ impl Svi {
         vi: &VI,
         elbo: Box<dyn Elbo>,
         mut guide: Option<&mut (dyn Guide + 'static)>,
-        latents: &[LatentSite],
+        (latents, inits): (&[LatentSite], &[ParamInit]),
         (first_inner, first_rows, full): (Values, usize, Option<Values>),
         total: usize,
         batch_size: Option<usize>,
@@ -273,7 +274,8 @@ impl Svi {
             (None, None) => {}
         }
         let mut state = State {
-            params: model.params.clone().train(),
+            // Freshly initialised networks start where the data puts them.
+            params: crate::runtime::apply_inits(model.params.clone(), inits).train(),
             shared: guide
                 .as_ref()
                 .and_then(|g| g.parameters())
@@ -311,7 +313,7 @@ impl Svi {
         let mut baseline: Option<f64> = None;
         let outcome: Result<(), Error> = (|| {
             for epoch in 0..epochs {
-                let lr = vi.learning_rate_at(epoch);
+                let lr = vi.rate_at(epoch, !inits.is_empty());
                 let mut epoch_loss = 0.0;
                 let mut run_batch = |observed: &Values,
                                      rows: Rows,
@@ -570,7 +572,8 @@ pub(crate) fn discover<P, F>(
     (rows, total): (usize, usize),
     (seed, draws): (u64, usize),
     device: &Device,
-) -> Result<(Vec<LatentSite>, ObservedSupports), Error>
+    fresh: bool,
+) -> Result<(Vec<LatentSite>, ObservedSupports, Vec<ParamInit>), Error>
 where
     P: Module,
     F: Fn(&P, &mut Ctx<'_>) -> Result<(), Error>,
@@ -605,11 +608,21 @@ where
             }
         }
     }
+    // Networks initialised by this fit take their starting values from the observed data
+    // where the distribution they parameterise proposes some (`Distribution::data_init`).
+    let inits = if fresh {
+        observed
+            .iter()
+            .flat_map(|s| s.dist.data_init(&s.value))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let supports = observed
         .into_iter()
         .map(|s| (s.name.to_string(), s.support()))
         .collect();
-    Ok((latents, ObservedSupports::new(supports)))
+    Ok((latents, ObservedSupports::new(supports), inits))
 }
 
 /// A seed for variable `name` of a fit with `seed` (FNV-1a of the name, mixed with it).

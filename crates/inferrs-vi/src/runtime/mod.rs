@@ -20,6 +20,6 @@ pub use lift::{Lift, ParamInfo, Prior};
 pub(crate) use lift::{build_prior, intern};
 pub use module::DynModule;
 pub(crate) use module::{
-    initialize_lazy, is_finite as module_is_finite, module_from_bytes, module_to_bytes,
+    apply_inits, initialize_lazy, is_finite as module_is_finite, module_from_bytes, module_to_bytes,
 };
 pub use site::{Site, Trace};

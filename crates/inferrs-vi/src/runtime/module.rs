@@ -203,3 +203,31 @@ pub(crate) fn initialize_lazy<M: Module>(
     }
     lazy.0
 }
+
+/// `module` with the parameters named in `inits` set to their values (on the parameter's
+/// device, tracked when it was); the others as they were.
+pub(crate) fn apply_inits<M: Module>(module: M, inits: &[inferrs_distributions::ParamInit]) -> M {
+    struct Apply<'a>(&'a [inferrs_distributions::ParamInit]);
+    impl burn::module::ModuleMapper for Apply<'_> {
+        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            let Some(init) = self.0.iter().rev().find(|i| i.id == param.id) else {
+                return param;
+            };
+            let (id, tensor, mapper) = param.consume();
+            if init.value.shape().as_slice() != tensor.shape().as_slice() {
+                return Param::from_mapped_value(id, tensor, mapper);
+            }
+            let value = Tensor::<D>::from_data(init.value.clone(), &tensor.device());
+            let value = if tensor.is_require_grad() {
+                value.require_grad()
+            } else {
+                value
+            };
+            Param::from_mapped_value(id, value, mapper)
+        }
+    }
+    if inits.is_empty() {
+        return module;
+    }
+    module.map(&mut Apply(inits))
+}

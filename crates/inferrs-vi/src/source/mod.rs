@@ -33,7 +33,7 @@ pub struct Batch {
 }
 
 /// Data a fit reads in batches: the in-memory [`Data`] (or `&Data`), a streamed
-/// [`CsvSource`], or a [`ParquetSource`] (feature `parquet`).
+/// [`CsvSource`], or a `ParquetSource` (feature `parquet`).
 ///
 /// An epoch is one pass over every row in batches of at most `size` rows. With a random
 /// stream the rows are shuffled: the epoch takes one number of the stream as its seed, and
