@@ -49,11 +49,11 @@ pub use inferrs_distributions::{
 pub use inferrs_graph::{Graph, GraphError, Node, NodeKind};
 pub use inferrs_macros::{datamodel, probmodel, qmodel};
 pub use inferrs_vi::{
-    Array, AutoDelta, AutoMultivariateNormal, AutoNormal, Batch, Column, CsvSource,
-    DATA_START_WARMUP, DEFAULT_CHUNK_ROWS, DEFAULT_LR, DEFAULT_SHUFFLE_BUFFER, Data, DataSource,
-    Draws, Elbo, Error, FitReport, Guide, Init, IntoColumn, Lift, LogProbs, Model, Optimizer,
-    ParamInfo, Parameter, Predictive, Prior, QModel, RenyiElbo, Schedule, Summary, Svi, TraceElbo,
-    TraceMeanFieldElbo, VI, sigmoid, softplus,
+    Array, AutoDelta, AutoMultivariateNormal, AutoNormal, Batch, Column, Converged, ConvergedBy,
+    Convergence, CsvSource, DATA_START_WARMUP, DEFAULT_CHUNK_ROWS, DEFAULT_LR,
+    DEFAULT_SHUFFLE_BUFFER, Data, DataSource, Draws, Elbo, Error, FitReport, Guide, Init,
+    IntoColumn, Lift, LogProbs, Model, Optimizer, ParamInfo, Parameter, Predictive, Prior, QModel,
+    RenyiElbo, Schedule, Summary, Svi, TraceElbo, TraceMeanFieldElbo, VI, sigmoid, softplus,
 };
 #[cfg(feature = "parquet")]
 pub use inferrs_vi::{ParquetSource, ParquetWriter, write_parquet};
@@ -66,9 +66,9 @@ pub mod prelude {
     pub use crate::nn::MixtureNet;
     pub use crate::{
         AutoDelta, AutoMultivariateNormal, AutoNormal, Bernoulli, Beta, Binomial, Categorical,
-        Cauchy, CsvSource, Data, DataSource, Deterministic, Dirichlet, Error, Exponential,
-        FitReport, Gamma, Geometric, HalfCauchy, HalfNormal, HalfStudentT, Init, InverseGamma,
-        Laplace, Lift, LogNormal, Logistic, MixtureGaussian, MultivariateNormalDiag,
+        Cauchy, Convergence, CsvSource, Data, DataSource, Deterministic, Dirichlet, Error,
+        Exponential, FitReport, Gamma, Geometric, HalfCauchy, HalfNormal, HalfStudentT, Init,
+        InverseGamma, Laplace, Lift, LogNormal, Logistic, MixtureGaussian, MultivariateNormalDiag,
         MultivariateNormalTriL, NegativeBinomial, Normal, Optimizer, ParamInfo, Parameter, Poisson,
         Probs, RenyiElbo, Schedule, StudentT, Svi, TraceElbo, TraceMeanFieldElbo, Uniform, VI,
         datamodel, probmodel, qmodel, sigmoid, softplus,

@@ -24,8 +24,8 @@ pub use draws::{Array, Draws, LogProbs, Summary};
 pub use error::Error;
 pub use guide::{AutoDelta, AutoMultivariateNormal, AutoNormal, Guide, Init, QModel};
 pub use infer::{
-    DATA_START_WARMUP, DEFAULT_LR, Elbo, FitReport, Optimizer, Predictive, RenyiElbo, Schedule,
-    Svi, TraceElbo, TraceMeanFieldElbo, VI,
+    Converged, ConvergedBy, Convergence, DATA_START_WARMUP, DEFAULT_LR, Elbo, FitReport, Optimizer,
+    Predictive, RenyiElbo, Schedule, Svi, TraceElbo, TraceMeanFieldElbo, VI,
 };
 pub use model::{DEFAULT_CHUNK_ROWS, Model};
 pub use parameter::{Parameter, sigmoid, softplus};

@@ -3,6 +3,7 @@
 //! [`VI`], and [`Predictive`] (the queries). A new inference algorithm goes here, as a
 //! composition of the runtime's handlers.
 
+mod convergence;
 pub(crate) mod elbo;
 mod log_density;
 pub(crate) mod predictive;
@@ -11,6 +12,7 @@ mod support;
 pub(crate) mod svi;
 pub(crate) mod vi;
 
+pub use convergence::{Converged, ConvergedBy, Convergence};
 pub use elbo::{Elbo, Estimate, Particle, RenyiElbo, TraceElbo, TraceMeanFieldElbo};
 pub use predictive::Predictive;
 pub(crate) use svi::OptimizerState;

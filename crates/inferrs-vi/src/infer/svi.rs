@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use inferrs_distributions::{ParamInit, Rng};
 use rand::SeedableRng;
 
+use super::convergence::ConvergenceCheck;
 use super::elbo::{Elbo, Particle};
 use super::row_optimizer::RowOptimizer;
 use super::support::ObservedSupports;
@@ -311,6 +312,10 @@ impl Svi {
         let initial = state.snapshot();
         let mut last_good = state.snapshot();
         let mut baseline: Option<f64> = None;
+        let mut check = vi
+            .convergence()
+            .map(|rule| ConvergenceCheck::new(rule, epochs));
+        let mut converged = None;
         let outcome: Result<(), Error> = (|| {
             for epoch in 0..epochs {
                 let lr = vi.rate_at(epoch, !inits.is_empty());
@@ -399,6 +404,10 @@ impl Svi {
                     bar.set_position(done as u64);
                     bar.set_message(format!("{epoch_loss:.3}"));
                 }
+                if let Some(stop) = check.as_mut().and_then(|c| c.observe(&losses)) {
+                    converged = Some(stop);
+                    break;
+                }
             }
             Ok(())
         })();
@@ -462,6 +471,7 @@ impl Svi {
             losses,
             rows: total,
             seconds,
+            converged,
         })
     }
 }

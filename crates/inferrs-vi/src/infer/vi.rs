@@ -4,6 +4,7 @@
 use burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig, momentum::MomentumConfig};
 use serde::{Deserialize, Serialize};
 
+use super::convergence::{Converged, Convergence};
 use super::elbo::{Elbo, TraceElbo, TraceMeanFieldElbo};
 use crate::{Error, Guide, QModel};
 
@@ -133,6 +134,7 @@ pub struct VI {
     guide: Option<Box<dyn Guide>>,
     resume: bool,
     warmup: Option<f64>,
+    convergence: Option<Convergence>,
 }
 
 /// The share of the epochs over which the rate warms up when a fit starts networks from the
@@ -156,6 +158,7 @@ impl std::fmt::Debug for VI {
             .field("guide", &self.guide.as_ref().map(|g| g.kind()))
             .field("resume", &self.resume)
             .field("warmup", &self.warmup)
+            .field("convergence", &self.convergence)
             .finish()
     }
 }
@@ -181,6 +184,7 @@ impl VI {
             guide: None,
             resume: false,
             warmup: None,
+            convergence: None,
         }
     }
 
@@ -309,6 +313,21 @@ impl VI {
     pub fn warmup(mut self, fraction: f64) -> Self {
         self.warmup = Some(fraction);
         self
+    }
+
+    /// Stops the fit early when the ELBO has stopped moving, by Stan's ADVI rule on its
+    /// relative change ([`Convergence`]; `Convergence::default()` is Stan's `eval_elbo = 100`,
+    /// `tol_rel_obj = 0.01`). The epochs given to [`VI::new`] are then the most it runs;
+    /// [`FitReport::converged`] says when it stopped. Off by default: every fit runs all its
+    /// epochs.
+    pub fn converge(mut self, rule: Convergence) -> Self {
+        self.convergence = Some(rule);
+        self
+    }
+
+    /// The stopping rule, if any ([`VI::converge`]).
+    pub fn convergence(&self) -> Option<Convergence> {
+        self.convergence
     }
 
     /// The guide the options give, if any.
@@ -441,6 +460,16 @@ impl VI {
                 reason: format!("final_fraction must be in [0, 1], got {final_fraction}"),
             });
         }
+        if let Some(rule) = self.convergence
+            && (rule.every == 0 || !(rule.rel_tol.is_finite() && rule.rel_tol >= 0.0))
+        {
+            return Err(Error::InvalidOption {
+                option: "converge",
+                reason: format!(
+                    "every must be at least 1 and rel_tol finite and at least 0, got {rule:?}"
+                ),
+            });
+        }
         if let Some(warmup) = self.warmup
             && !(0.0..=1.0).contains(&warmup)
         {
@@ -471,6 +500,10 @@ pub struct FitReport {
     pub rows: usize,
     /// Wall-clock seconds of the fit.
     pub seconds: f64,
+    /// When the fit stopped early by its stopping rule ([`VI::converge`]); `None` when it ran
+    /// all its epochs.
+    #[serde(default)]
+    pub converged: Option<Converged>,
 }
 
 impl FitReport {
