@@ -56,4 +56,31 @@ pub enum DiagnosticsError {
         /// The total number of draws.
         draws: usize,
     },
+    /// Too few log-weights for PSIS: ArviZ's `psislw` needs at least
+    /// [`PSIS_MIN_DRAWS`](crate::PSIS_MIN_DRAWS) (it fails with an index error below).
+    #[error("{len} log-weights given: PSIS needs at least {min}", min = crate::PSIS_MIN_DRAWS)]
+    TooFewWeights {
+        /// The number of log-weights given.
+        len: usize,
+    },
+    /// A log-weight is NaN or `+inf` (`-inf`, a zero weight, is accepted).
+    #[error("log-weight {index} is {value}: log-weights must be finite or -inf")]
+    BadLogWeight {
+        /// Index of the log-weight.
+        index: usize,
+        /// The value found.
+        value: f64,
+    },
+    /// Every log-weight is `-inf`: all weights are zero and cannot be normalised.
+    #[error("all {len} log-weights are -inf: at least one weight must be positive")]
+    AllWeightsZero {
+        /// The number of log-weights given.
+        len: usize,
+    },
+    /// A relative efficiency `reff` that is not finite and positive.
+    #[error("relative efficiency reff = {reff} must be finite and positive")]
+    BadReff {
+        /// The value given.
+        reff: f64,
+    },
 }

@@ -14,8 +14,15 @@
 //!   when R-hat exceeds [`RHAT_MAX`] (1.01) or a bulk or tail ESS is below [`ESS_MIN`] (400:
 //!   Vehtari et al.'s 100 per chain for 4 chains).
 //!
-//! The test `tests/arviz.rs` checks every quantity against numbers computed by ArviZ itself
-//! (`scripts/arviz_reference.py`) to 1e-6 relative.
+//! Separately, for importance sampling (e.g. checking a variational approximation, Yao et al.
+//! 2018), [`psis()`] and [`psis_with_reff`] smooth one vector of log importance weights by
+//! Pareto-smoothed importance sampling (ArviZ's `psislw`; Vehtari et al. 2024) and return the
+//! Pareto shape estimate k-hat: at most [`K_HAT_GOOD`] (0.5) is good, above [`K_HAT_WARN`]
+//! (0.7) the estimate is unreliable ([`k_hat_threshold`] for the sample-size dependent bound).
+//!
+//! The test `tests/arviz.rs` checks every MCMC quantity against numbers computed by ArviZ itself
+//! (`scripts/arviz_reference.py`) to 1e-6 relative, and `tests/psis.rs` checks PSIS against
+//! `az.psislw` (`scripts/arviz_psis_reference.py`) to the same tolerance.
 //!
 //! ```
 //! use inferrs_diagnostics::{Chains, Summary, rhat};
@@ -36,6 +43,7 @@ mod ess;
 mod hdi;
 mod mcse;
 mod moments;
+mod psis;
 mod quantile;
 mod rank;
 mod rhat;
@@ -47,6 +55,9 @@ pub use error::DiagnosticsError;
 pub use ess::{TAIL_PROBS, ess_bulk, ess_mean, ess_quantile, ess_tail};
 pub use hdi::{DEFAULT_HDI_PROB, hdi};
 pub use mcse::{mcse_mean, mcse_sd};
+pub use psis::{
+    K_HAT_GOOD, K_HAT_WARN, PSIS_MIN_DRAWS, Psis, k_hat_threshold, psis, psis_with_reff,
+};
 pub use rhat::rhat;
 pub use summary::{ESS_MIN, RHAT_MAX, Summary, Warning, format_table};
 
