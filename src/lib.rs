@@ -38,6 +38,7 @@ pub mod book {
 }
 
 pub use burn;
+pub use inferrs_diagnostics as diagnostics;
 pub use inferrs_distributions as distributions;
 pub use inferrs_distributions::{
     Bernoulli, Beta, Bijector, Binomial, Categorical, Cauchy, Deterministic, Dirichlet, DistError,

@@ -248,7 +248,7 @@ where
     }
 
     /// The model's random variables, in declaration order.
-    fn variable_names(&self) -> Vec<String> {
+    pub(crate) fn variable_names(&self) -> Vec<String> {
         self.graph()
             .random_variables()
             .map(|n| n.name.clone())

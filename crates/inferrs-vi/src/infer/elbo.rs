@@ -104,7 +104,7 @@ impl RenyiElbo {
 
 /// One particle's ELBO (`[1]`) and the sum of the `log q` of its draws that are not
 /// reparameterised (for the score-function term), with closed-form KLs when `analytic_kl`.
-fn particle_terms(
+pub(crate) fn particle_terms(
     particle: &Particle,
     analytic_kl: bool,
     device: &Device,

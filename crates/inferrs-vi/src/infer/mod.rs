@@ -5,6 +5,7 @@
 
 mod convergence;
 pub(crate) mod elbo;
+mod importance;
 mod log_density;
 pub(crate) mod predictive;
 mod row_optimizer;

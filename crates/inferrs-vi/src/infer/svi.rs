@@ -494,9 +494,36 @@ fn estimate_batch<P, F>(
 where
     F: Fn(&P, &mut Ctx<'_>) -> Result<(), Error>,
 {
+    let particles = draw_particles(
+        f,
+        params,
+        guide,
+        (observed, rows, total),
+        elbo.particles(),
+        device,
+        rng,
+    )?;
+    elbo.estimate(particles, baseline, device)
+}
+
+/// `k` particles: draws of `guide` (none without one) on `rows` of `observed` (of `total`
+/// rows), each with the model's trace run on it, the data conditioned, the draw substituted
+/// and local sites scaled by `N / M`.
+pub(crate) fn draw_particles<P, F>(
+    f: &F,
+    params: &P,
+    guide: Option<&(dyn Guide + 'static)>,
+    (observed, rows, total): (&Values, &Rows, usize),
+    k: usize,
+    device: &Device,
+    rng: &mut Rng,
+) -> Result<Vec<Particle>, Error>
+where
+    F: Fn(&P, &mut Ctx<'_>) -> Result<(), Error>,
+{
     let count = rows.count();
     let factor = total as f64 / count as f64;
-    let particles = (0..elbo.particles())
+    (0..k)
         .map(|_| {
             let draw = match guide {
                 Some(g) => g.draw(observed, rows, device, rng)?,
@@ -515,8 +542,7 @@ where
                 guide: draw,
             })
         })
-        .collect::<Result<Vec<_>, Error>>()?;
-    elbo.estimate(particles, baseline, device)
+        .collect()
 }
 
 fn scalar(t: &Tensor<1>) -> Result<f64, Error> {
