@@ -5,25 +5,13 @@
 
 use inferrs::prelude::*;
 use inferrs::{ConvergedBy, Error};
-use rand::SeedableRng;
-use rand_distr::{Distribution as _, Normal as RNormal};
 
-/// `n` rows of `y ~ N(3, 2)`.
+#[macro_use]
+mod common;
+use common::normal_rows;
+
 fn rows(n: usize, seed: u64) -> Vec<f32> {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let d = RNormal::new(3.0, 2.0).unwrap();
-    (0..n).map(|_| d.sample(&mut rng) as f32).collect()
-}
-
-macro_rules! normal_normal {
-    () => {
-        probmodel! {
-            mu ~ Normal(0.0, 10.0);
-            datamodel {
-                y ~ Normal(mu, 2.0);
-            }
-        }
-    };
+    normal_rows(n, 3.0, seed)
 }
 
 fn vi(epochs: usize) -> VI {

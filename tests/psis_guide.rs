@@ -5,25 +5,10 @@
 
 use inferrs::diagnostics::K_HAT_WARN;
 use inferrs::prelude::*;
-use rand::SeedableRng;
-use rand_distr::{Distribution as _, Normal as RNormal};
 
-fn rows(n: usize, mean: f64, seed: u64) -> Vec<f32> {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let d = RNormal::new(mean, 2.0).unwrap();
-    (0..n).map(|_| d.sample(&mut rng) as f32).collect()
-}
-
-macro_rules! normal_normal {
-    () => {
-        probmodel! {
-            mu ~ Normal(0.0, 10.0);
-            datamodel {
-                y ~ Normal(mu, 2.0);
-            }
-        }
-    };
-}
+#[macro_use]
+mod common;
+use common::normal_rows as rows;
 
 #[test]
 fn a_good_guide_has_a_small_k_hat_and_a_misplaced_one_a_large_one() -> Result<(), Error> {

@@ -8,6 +8,9 @@ use inferrs::{Error, Summary};
 use rand::SeedableRng;
 use rand_distr::{Distribution as _, Normal as RNormal};
 
+#[macro_use]
+mod common;
+
 #[allow(dead_code)]
 #[path = "../examples/linear_regression.rs"]
 mod linear_regression;
@@ -22,22 +25,9 @@ fn near(got: f64, want: f64, tol: f64, what: &str) {
     );
 }
 
-/// 50 rows of `y ~ N(3, 2)` (seed 11).
+/// `n` rows of `y ~ N(3, 2)`.
 fn normal_rows(n: usize, seed: u64) -> Vec<f32> {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let d = RNormal::new(3.0, 2.0).unwrap();
-    (0..n).map(|_| d.sample(&mut rng) as f32).collect()
-}
-
-macro_rules! normal_normal {
-    () => {
-        probmodel! {
-            mu ~ Normal(0.0, 10.0);
-            datamodel {
-                y ~ Normal(mu, 2.0);
-            }
-        }
-    };
+    common::normal_rows(n, 3.0, seed)
 }
 
 /// Posterior of `mu ~ N(0, 10^2)`, `y_i ~ N(mu, 2^2)`: mean and sd.

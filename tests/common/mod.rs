@@ -18,6 +18,7 @@ macro_rules! regression {
 }
 
 /// `y = 1.5 x - 0.7 + wiggle` on `n` points of `x` in [-2, 2], deterministic (no RNG).
+#[allow(dead_code)]
 pub fn line(n: usize) -> Data {
     let x: Vec<f32> = (0..n)
         .map(|i| -2.0 + 4.0 * i as f32 / (n - 1) as f32)
@@ -28,4 +29,27 @@ pub fn line(n: usize) -> Data {
         .map(|(i, &x)| 1.5 * x - 0.7 + 0.8 * ((i * 7919 % 113) as f32 / 113.0 - 0.5))
         .collect();
     Data::new().with("x", &x).unwrap().with("y", &y).unwrap()
+}
+
+/// `mu ~ N(0, 10^2)` global, `y ~ N(mu, 2^2)` per row: the conjugate Normal-Normal.
+#[allow(unused_macros)]
+macro_rules! normal_normal {
+    () => {
+        inferrs::probmodel! {
+            mu ~ Normal(0.0, 10.0);
+            datamodel {
+                y ~ Normal(mu, 2.0);
+            }
+        }
+    };
+}
+
+/// `n` draws of `N(mean, 2^2)` from `seed`.
+#[allow(dead_code)]
+pub fn normal_rows(n: usize, mean: f64, seed: u64) -> Vec<f32> {
+    use rand::SeedableRng;
+    use rand_distr::Distribution;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let d = rand_distr::Normal::new(mean, 2.0).unwrap();
+    (0..n).map(|_| d.sample(&mut rng) as f32).collect()
 }
