@@ -52,9 +52,10 @@ pub use inferrs_macros::{datamodel, probmodel, qmodel};
 pub use inferrs_vi::{
     Array, AutoDelta, AutoMultivariateNormal, AutoNormal, Batch, Column, Converged, ConvergedBy,
     Convergence, CsvSource, DATA_START_WARMUP, DEFAULT_CHUNK_ROWS, DEFAULT_LR,
-    DEFAULT_SHUFFLE_BUFFER, Data, DataSource, Draws, Elbo, Error, FitReport, Guide, Init,
-    IntoColumn, Lift, LogProbs, Model, Optimizer, ParamInfo, Parameter, Predictive, Prior, QModel,
-    RenyiElbo, Schedule, Summary, Svi, TraceElbo, TraceMeanFieldElbo, VI, sigmoid, softplus,
+    DEFAULT_SHUFFLE_BUFFER, Data, DataSource, DrawStats, Draws, Elbo, Empirical, Error, FitReport,
+    Guide, Init, IntoColumn, Lift, LogProbs, Model, Nuts, Optimizer, ParamInfo, Parameter,
+    Predictive, Prior, QModel, RenyiElbo, Samples, Schedule, Summary, Svi, TraceElbo,
+    TraceMeanFieldElbo, VI, sigmoid, softplus,
 };
 #[cfg(feature = "parquet")]
 pub use inferrs_vi::{ParquetSource, ParquetWriter, write_parquet};
@@ -70,9 +71,9 @@ pub mod prelude {
         Cauchy, Convergence, CsvSource, Data, DataSource, Deterministic, Dirichlet, Error,
         Exponential, FitReport, Gamma, Geometric, HalfCauchy, HalfNormal, HalfStudentT, Init,
         InverseGamma, Laplace, Lift, LogNormal, Logistic, MixtureGaussian, MultivariateNormalDiag,
-        MultivariateNormalTriL, NegativeBinomial, Normal, Optimizer, ParamInfo, Parameter, Poisson,
-        Probs, RenyiElbo, Schedule, StudentT, Svi, TraceElbo, TraceMeanFieldElbo, Uniform, VI,
-        datamodel, probmodel, qmodel, sigmoid, softplus,
+        MultivariateNormalTriL, NegativeBinomial, Normal, Nuts, Optimizer, ParamInfo, Parameter,
+        Poisson, Probs, RenyiElbo, Schedule, StudentT, Svi, TraceElbo, TraceMeanFieldElbo, Uniform,
+        VI, datamodel, probmodel, qmodel, sigmoid, softplus,
     };
     pub use burn::tensor::{Device, Tensor};
 }

@@ -164,4 +164,12 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// An MCMC chain could not run ([`Model::sample`](crate::Model::sample)).
+    #[error("chain {chain}: {reason}")]
+    Sampling {
+        /// The chain (from 0).
+        chain: usize,
+        /// Why.
+        reason: String,
+    },
 }

@@ -22,10 +22,11 @@ mod source;
 pub use data::{Column, Data, IntoColumn};
 pub use draws::{Array, Draws, LogProbs, Summary};
 pub use error::Error;
-pub use guide::{AutoDelta, AutoMultivariateNormal, AutoNormal, Guide, Init, QModel};
+pub use guide::{AutoDelta, AutoMultivariateNormal, AutoNormal, Empirical, Guide, Init, QModel};
 pub use infer::{
-    Converged, ConvergedBy, Convergence, DATA_START_WARMUP, DEFAULT_LR, Elbo, FitReport, Optimizer,
-    Predictive, RenyiElbo, Schedule, Svi, TraceElbo, TraceMeanFieldElbo, VI,
+    Converged, ConvergedBy, Convergence, DATA_START_WARMUP, DEFAULT_LR, DrawStats, Elbo, FitReport,
+    Nuts, Optimizer, Predictive, RenyiElbo, Samples, Schedule, Svi, TraceElbo, TraceMeanFieldElbo,
+    VI,
 };
 pub use model::{DEFAULT_CHUNK_ROWS, Model};
 pub use parameter::{Parameter, sigmoid, softplus};

@@ -6,6 +6,7 @@
 mod auto_delta;
 mod auto_mvn;
 mod auto_normal;
+mod empirical;
 mod init;
 mod qmodel;
 mod rows;
@@ -18,6 +19,7 @@ use inferrs_distributions::{Distribution, Rng, Support};
 pub use auto_delta::AutoDelta;
 pub use auto_mvn::AutoMultivariateNormal;
 pub use auto_normal::AutoNormal;
+pub use empirical::Empirical;
 pub use init::Init;
 pub use qmodel::QModel;
 pub use rows::Rows;

@@ -7,6 +7,7 @@ mod convergence;
 pub(crate) mod elbo;
 mod importance;
 mod log_density;
+mod mcmc;
 pub(crate) mod predictive;
 mod row_optimizer;
 mod support;
@@ -15,6 +16,7 @@ pub(crate) mod vi;
 
 pub use convergence::{Converged, ConvergedBy, Convergence};
 pub use elbo::{Elbo, Estimate, Particle, RenyiElbo, TraceElbo, TraceMeanFieldElbo};
+pub use mcmc::{DrawStats, Nuts, Samples};
 pub use predictive::Predictive;
 pub(crate) use svi::OptimizerState;
 pub use svi::Svi;
