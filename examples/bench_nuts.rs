@@ -16,6 +16,10 @@ use inferrs::{Error, Samples};
 use rand::SeedableRng;
 use rand_distr::{Bernoulli as RBernoulli, Distribution as _, StandardNormal};
 
+// As every example and benchmark of the repository (docs/performance.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Command-line options.
 #[derive(Clone, Debug, Parser)]
 struct Options {
@@ -52,8 +56,7 @@ fn simulate() -> (Vec<[f32; D]>, Vec<f32>) {
         .map(|_| {
             let x: [f64; D] = std::array::from_fn(|_| StandardNormal.sample(&mut rng));
             let logit = 0.5 + x.iter().zip(&w).map(|(a, b)| a * b).sum::<f64>();
-            let y = RBernoulli::new(1.0 / (1.0 + (-logit).exp()))
-                .is_ok_and(|b| b.sample(&mut rng));
+            let y = RBernoulli::new(1.0 / (1.0 + (-logit).exp())).is_ok_and(|b| b.sample(&mut rng));
             (x.map(|v| v as f32), f32::from(u8::from(y)))
         })
         .unzip()

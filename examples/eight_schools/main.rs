@@ -17,6 +17,10 @@ use inferrs::diagnostics::{Chains, Summary, format_table};
 use inferrs::prelude::*;
 use inferrs::{Error, Samples};
 
+// As every example and benchmark of the repository (docs/performance.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Command-line options of the example.
 #[derive(Clone, Debug, Parser)]
 struct Options {
@@ -62,8 +66,14 @@ fn wide(values: &[f32]) -> Vec<f64> {
 
 /// The draws of `mu` and `log tau` of a set of NUTS samples, chains pooled.
 fn mu_log_tau(samples: &Samples) -> (Vec<f64>, Vec<f64>) {
-    let mu = samples.values("mu").map(|a| wide(&a.values)).unwrap_or_default();
-    let tau = samples.values("tau").map(|a| wide(&a.values)).unwrap_or_default();
+    let mu = samples
+        .values("mu")
+        .map(|a| wide(&a.values))
+        .unwrap_or_default();
+    let tau = samples
+        .values("tau")
+        .map(|a| wide(&a.values))
+        .unwrap_or_default();
     (mu, tau.iter().map(|t| t.ln()).collect())
 }
 
@@ -113,10 +123,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ];
     for j in 0..Y.len() {
         let theta: Vec<f64> = vi_theta.iter().skip(j).step_by(Y.len()).copied().collect();
-        rows.push((format!("theta_t[{j}]"), Summary::new(&Chains::new(&[&theta])?)));
+        rows.push((
+            format!("theta_t[{j}]"),
+            Summary::new(&Chains::new(&[&theta])?),
+        ));
     }
     let borrowed: Vec<(&str, Summary)> = rows.iter().map(|(l, s)| (l.as_str(), *s)).collect();
-    println!("\nAutoNormal, {} steps ({n} draws of the guide):", opts.steps);
+    println!(
+        "\nAutoNormal, {} steps ({n} draws of the guide):",
+        opts.steps
+    );
     print!("{}", format_table(&borrowed));
     let psis = vi.psis(&data, n)?;
     println!(

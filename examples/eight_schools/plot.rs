@@ -33,7 +33,11 @@ fn steps(draws: &[f64], (lo, hi): (f64, f64)) -> Vec<(f64, f64)> {
     let norm = draws.len() as f64 * width;
     let mut line = vec![(lo, 0.0)];
     for (i, &c) in counts.iter().enumerate() {
-        let (a, b, h) = (lo + i as f64 * width, lo + (i + 1) as f64 * width, c as f64 / norm);
+        let (a, b, h) = (
+            lo + i as f64 * width,
+            lo + (i + 1) as f64 * width,
+            c as f64 / norm,
+        );
         line.extend([(a, h), (b, h)]);
     }
     line.push((hi, 0.0));
@@ -42,7 +46,12 @@ fn steps(draws: &[f64], (lo, hi): (f64, f64)) -> Vec<(f64, f64)> {
 
 /// The 0.5% and 99.5% quantiles of both sets: the panel's range.
 fn range(a: &[f64], b: &[f64]) -> (f64, f64) {
-    let mut all: Vec<f64> = a.iter().chain(b).copied().filter(|v| v.is_finite()).collect();
+    let mut all: Vec<f64> = a
+        .iter()
+        .chain(b)
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect();
     all.sort_by(f64::total_cmp);
     let q = |p: f64| all[((all.len() - 1) as f64 * p) as usize];
     (q(0.005), q(0.995))
@@ -75,9 +84,7 @@ pub fn marginals(path: impl AsRef<Path>, panels: &[Panel<'_>]) -> PlotResult {
         chart
             .draw_series(LineSeries::new(vi, ORANGE.stroke_width(2)))?
             .label(format!("AutoNormal ({} draws)", panel.vi.len()))
-            .legend(|(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], ORANGE.stroke_width(2))
-            });
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], ORANGE.stroke_width(2)));
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::UpperRight)

@@ -7,7 +7,7 @@ mod common;
 
 use burn::tensor::Tensor;
 use common::*;
-use inferrs_distributions::{Distribution, MixtureGaussian, Normal};
+use inferrs_distributions::{Bernoulli, Distribution, MixtureGaussian, Normal};
 use rand::{Rng as _, SeedableRng};
 
 const REL: f64 = 1e-3;
@@ -160,4 +160,39 @@ fn normal_sample_is_reparameterised() {
     assert_close(&grad_of(&loc, &grads), &[10.0], 1e-6, 1e-6, "d/dloc");
     let eps_sum: f64 = xs.iter().map(|x| (x - 0.5) / 2.0).sum();
     assert_close(&grad_of(&scale, &grads), &[eps_sum], 1e-5, 1e-5, "d/dscale");
+}
+
+/// `Bernoulli(logits)`: `d/dl log p(x) = x - sigmoid(l)`, on logits from -30 to 30 (where a
+/// naive `log(sigmoid)` loses everything) and both values, against the closed form.
+#[test]
+fn bernoulli_logit_gradients_match_the_closed_form() {
+    let d = ad();
+    let logits = [-30.0, -4.0, -0.5, 0.0, 0.5, 4.0, 30.0, 2.25];
+    let xs = [1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 1.0];
+    let tl = t2(&logits, 8, 1, &d).require_grad();
+    let b = Bernoulli::new(tl.clone()).unwrap();
+    let lp = b.log_prob(t2(&xs, 8, 1, &d));
+    let values = to_vec(lp.clone());
+    let grads = lp.sum().backward();
+    let sigmoid = |l: f64| 1.0 / (1.0 + (-l).exp());
+    let want_values: Vec<f64> = logits
+        .iter()
+        .zip(xs)
+        .map(|(&l, x)| {
+            // -softplus(-l) and -softplus(l), stably.
+            let softplus = |u: f64| u.max(0.0) + (-u.abs()).exp().ln_1p();
+            if x == 1.0 {
+                -softplus(-l)
+            } else {
+                -softplus(l)
+            }
+        })
+        .collect();
+    assert_close(&values, &want_values, REL, ABS, "log p");
+    let want: Vec<f64> = logits
+        .iter()
+        .zip(xs)
+        .map(|(&l, x)| x - sigmoid(l))
+        .collect();
+    assert_close(&grad_of(&tl, &grads), &want, REL, ABS, "d/dlogits");
 }

@@ -1,10 +1,12 @@
 //! Independent Bernoulli variables.
 
+use burn::tensor::activation::log_sigmoid;
 use burn::tensor::{Device, Tensor};
 use rand_distr::Distribution as _;
 
 use super::xlogy;
-use crate::shared::{assert_rows, host_tensor, restrict, sum_event_masked};
+use crate::param::Param;
+use crate::shared::{assert_rows, expand_to, host_tensor, restrict, sum_event_masked};
 use crate::{DistError, Distribution, Probs, Rng, Support};
 
 const NAME: &str = "Bernoulli";
@@ -79,8 +81,19 @@ impl Distribution for Bernoulli {
                 .bool_not()
         };
         let (x, invalid) = restrict(NAME, value, rows, cols, not_binary, 0.0);
-        let (log_p, log_q) = self.odds.log_pq(&device, x.dims());
-        let lp = xlogy(x.clone(), log_p) + xlogy(x.neg().add_scalar(1.0), log_q);
+        let lp = match self.odds.as_logits() {
+            // For x in {0, 1}, x log sigmoid(l) + (1 - x) log sigmoid(-l) is
+            // log sigmoid(l) - (1 - x) l: one log-sigmoid in place of two, and no xlogy
+            // masks (the transcendental passes were 43% of a logistic regression's NUTS step).
+            Some(Param::Tensor(l)) => {
+                let l = expand_to(l.clone(), x.dims());
+                log_sigmoid(l.clone()) - x.neg().add_scalar(1.0) * l
+            }
+            _ => {
+                let (log_p, log_q) = self.odds.log_pq(&device, x.dims());
+                xlogy(x.clone(), log_p) + xlogy(x.neg().add_scalar(1.0), log_q)
+            }
+        };
         sum_event_masked(lp, invalid)
     }
 

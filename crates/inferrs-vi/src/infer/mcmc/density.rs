@@ -208,11 +208,14 @@ where
                 .collect();
             let u =
                 Tensor::<2>::from_data(TensorData::new(u, site.free), &self.device).require_grad();
-            let jac = site.bijector.log_abs_det_jacobian(u.clone()).sum();
-            log_det = Some(match log_det {
-                Some(total) => total + jac,
-                None => jac,
-            });
+            // The identity's log-Jacobian is 0: no node for it.
+            if site.bijector != Bijector::Identity {
+                let jac = site.bijector.log_abs_det_jacobian(u.clone()).sum();
+                log_det = Some(match log_det {
+                    Some(total) => total + jac,
+                    None => jac,
+                });
+            }
             values.insert(site.name.to_string(), site.bijector.forward(u.clone()));
             leaves.push(u);
         }
