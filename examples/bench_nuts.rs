@@ -16,6 +16,10 @@ use inferrs::{Error, Samples};
 use rand::SeedableRng;
 use rand_distr::{Bernoulli as RBernoulli, Distribution as _, StandardNormal};
 
+#[macro_use]
+#[path = "eight_schools/schools.rs"]
+mod schools;
+
 // As every example and benchmark of the repository (docs/performance.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -47,9 +51,12 @@ struct Options {
 const D: usize = 20;
 const N: usize = 10_000;
 
+/// The logistic regression's features and labels.
+type Rows = (Vec<[f32; D]>, Vec<f32>);
+
 /// The logistic regression's rows: `x ~ N(0, 1)^D`, `w ~ N(0, 1)^D`, `b = 0.5`,
 /// `y ~ Bernoulli(sigmoid(x w + b))`.
-fn simulate() -> (Vec<[f32; D]>, Vec<f32>) {
+fn simulate() -> Rows {
     let mut rng = rand::rngs::StdRng::seed_from_u64(0);
     let w: [f64; D] = std::array::from_fn(|_| StandardNormal.sample(&mut rng));
     (0..N)
@@ -63,13 +70,13 @@ fn simulate() -> (Vec<[f32; D]>, Vec<f32>) {
 }
 
 /// The rows of a JSON file of the NumPyro script.
-fn read(path: &str) -> Result<(Vec<[f32; D]>, Vec<f32>), Box<dyn std::error::Error>> {
+fn read(path: &str) -> Result<Rows, Box<dyn std::error::Error>> {
     #[derive(serde::Deserialize)]
-    struct Rows {
+    struct File {
         x: Vec<[f32; D]>,
         y: Vec<f32>,
     }
-    let rows: Rows = serde_json::from_str(&std::fs::read_to_string(path)?)?;
+    let rows: File = serde_json::from_str(&std::fs::read_to_string(path)?)?;
     Ok((rows.x, rows.y))
 }
 
@@ -108,18 +115,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .quiet()
     };
     if matches!(opts.model.as_str(), "schools" | "both") {
-        let data = Data::new()
-            .with("y", &[28.0f32, 8.0, -3.0, 7.0, -1.0, 1.0, 18.0, 12.0])?
-            .with("sigma", &[15.0f32, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0])?;
-        let mut model = probmodel! {
-            mu ~ Normal(0.0, 5.0);
-            tau ~ HalfCauchy(5.0);
-            datamodel {
-                input sigma;
-                theta_t ~ Normal(0.0, 1.0);
-                y ~ Normal(mu + tau * theta_t, sigma);
-            }
-        };
+        let data = schools::data()?;
+        let mut model = noncentred!();
         let samples = model.sample(&data, nuts())?;
         println!("{}", report("schools", &samples)?);
     }

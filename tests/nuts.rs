@@ -14,6 +14,10 @@ use inferrs::{Error, Samples};
 #[path = "../examples/linear_regression.rs"]
 mod linear_regression;
 
+#[macro_use]
+#[path = "../examples/eight_schools/schools.rs"]
+mod schools;
+
 /// The summary row of `label`.
 fn row(samples: &Samples, label: &str) -> inferrs::diagnostics::Summary {
     samples
@@ -112,15 +116,8 @@ fn a_seed_repeats_the_run() {
     );
 }
 
-const SCHOOLS_Y: [f32; 8] = [28.0, 8.0, -3.0, 7.0, -1.0, 1.0, 18.0, 12.0];
-const SCHOOLS_SIGMA: [f32; 8] = [15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0];
-
 fn schools() -> Data {
-    Data::new()
-        .with("y", &SCHOOLS_Y)
-        .unwrap()
-        .with("sigma", &SCHOOLS_SIGMA)
-        .unwrap()
+    schools::data().unwrap()
 }
 
 /// Eight schools, non-centred, `mu ~ N(0, 5)`, `tau ~ HalfCauchy(5)`: posteriordb's
@@ -128,15 +125,7 @@ fn schools() -> Data {
 /// mean 3.60. 4 chains of 1000: means within 4 MCSE, `mu`'s sd within 10%, R-hat below 1.01.
 #[test]
 fn eight_schools_matches_posteriordb() {
-    let mut model = probmodel! {
-        mu ~ Normal(0.0, 5.0);
-        tau ~ HalfCauchy(5.0);
-        datamodel {
-            input sigma;
-            theta_t ~ Normal(0.0, 1.0);
-            y ~ Normal(mu + tau * theta_t, sigma);
-        }
-    };
+    let mut model = noncentred!();
     let samples = model
         .sample(&schools(), Nuts::new().seed(0).quiet())
         .unwrap();
@@ -240,6 +229,14 @@ fn bad_options_are_errors() {
     model
         .sample(&data, Nuts::new().draws(20).warmup(20).chains(1).quiet())
         .unwrap();
+    // Nor can a model file hold them yet: saving is an error, and writes nothing.
+    let path = std::env::temp_dir().join(format!("inferrs-nuts-{}.model", std::process::id()));
+    let err = model.save(&path).unwrap_err();
+    assert!(
+        matches!(err, Error::Record { .. }) && err.to_string().contains("MCMC draws"),
+        "{err}"
+    );
+    assert!(!path.exists());
     let err = model.fit(&data, VI::new(10).quiet(true)).unwrap_err();
     assert!(
         matches!(

@@ -11,6 +11,8 @@
 //! ```
 
 mod plot;
+#[macro_use]
+mod schools;
 
 use clap::Parser;
 use inferrs::diagnostics::{Chains, Summary, format_table};
@@ -41,24 +43,6 @@ struct Options {
     plot: String,
 }
 
-/// The effects of the eight schools and their standard errors.
-const Y: [f32; 8] = [28.0, 8.0, -3.0, 7.0, -1.0, 1.0, 18.0, 12.0];
-const SIGMA: [f32; 8] = [15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0];
-
-macro_rules! schools {
-    () => {
-        probmodel! {
-            mu ~ Normal(0.0, 5.0);
-            tau ~ HalfCauchy(5.0);
-            datamodel {
-                input sigma;
-                theta_t ~ Normal(0.0, 1.0);
-                y ~ Normal(mu + tau * theta_t, sigma);
-            }
-        }
-    };
-}
-
 /// `values` as `f64`.
 fn wide(values: &[f32]) -> Vec<f64> {
     values.iter().map(|&v| f64::from(v)).collect()
@@ -79,10 +63,10 @@ fn mu_log_tau(samples: &Samples) -> (Vec<f64>, Vec<f64>) {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let opts = Options::parse();
-    let data = Data::new().with("y", &Y)?.with("sigma", &SIGMA)?;
+    let data = schools::data()?;
 
     println!("NUTS, {} chains of {} draws:", opts.chains, opts.draws);
-    let mut mcmc = schools!();
+    let mut mcmc = noncentred!();
     let nuts = Nuts::new()
         .chains(opts.chains)
         .draws(opts.draws)
@@ -96,7 +80,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         samples.wall_time().as_secs_f64()
     );
 
-    let mut vi = schools!();
+    let mut vi = noncentred!();
     let fit = VI::new(opts.steps)
         .guide(AutoNormal::default())
         .seed(opts.seed)
@@ -121,8 +105,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("mu".to_string(), Summary::new(&Chains::new(&[&vi_mu])?)),
         ("tau".to_string(), Summary::new(&Chains::new(&[&vi_tau])?)),
     ];
-    for j in 0..Y.len() {
-        let theta: Vec<f64> = vi_theta.iter().skip(j).step_by(Y.len()).copied().collect();
+    for j in 0..schools::Y.len() {
+        let theta: Vec<f64> = vi_theta
+            .iter()
+            .skip(j)
+            .step_by(schools::Y.len())
+            .copied()
+            .collect();
         rows.push((
             format!("theta_t[{j}]"),
             Summary::new(&Chains::new(&[&theta])?),

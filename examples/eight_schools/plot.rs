@@ -4,7 +4,6 @@
 use plotters::prelude::*;
 use std::path::Path;
 
-#[allow(dead_code)]
 #[path = "../mdn/plots.rs"]
 mod plots;
 

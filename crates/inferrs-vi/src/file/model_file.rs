@@ -83,10 +83,24 @@ where
     /// `path` as it was. A checksum covers every byte.
     ///
     /// # Errors
-    /// [`Error::Record`] naming the file when a tensor cannot be read back or writing fails.
+    /// [`Error::Record`] naming the file when a tensor cannot be read back or writing fails,
+    /// or when the posterior is MCMC draws ([`Model::sample`]), which a file does not hold yet.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), Error> {
         let path = path.as_ref();
         let fail = |detail: String| record_error(path, detail);
+        // A file without the posterior would load as a model that has none: refuse instead.
+        if self
+            .guide
+            .as_deref()
+            .is_some_and(|g| g.kind() == "Empirical")
+        {
+            return Err(fail(
+                "the posterior is a set of MCMC draws (Empirical), which a model file does \
+                 not hold yet: keep the draws (`Samples::values`), or save a model fitted with \
+                 a guide"
+                    .to_string(),
+            ));
+        }
         let mut sections = vec![(
             PARAMS.to_string(),
             module_to_bytes(&self.params).map_err(fail)?,

@@ -11,6 +11,7 @@ mod init;
 mod qmodel;
 mod rows;
 mod sites;
+pub(crate) use sites::auto_sites;
 
 use burn::tensor::{Device, Tensor};
 use indexmap::IndexMap;

@@ -17,6 +17,7 @@ use rand::SeedableRng;
 
 use crate::Error;
 use crate::guide::LatentSite;
+use crate::guide::auto_sites;
 use crate::runtime::{Ctx, Handler, Unfilled, Values};
 
 /// One latent variable's place in the flat vector.
@@ -54,36 +55,34 @@ impl Layout {
     /// [`Error::Guide`] naming a discrete variable (NUTS moves in a continuous space) or a
     /// support without a bijector.
     pub(crate) fn new(latents: &[LatentSite]) -> Result<Self, Error> {
+        // The automatic guides' unconstrained spaces, with NUTS's own word for what it
+        // cannot sample.
+        if let Some(l) = latents.iter().find(|l| l.support.is_discrete()) {
+            return Err(Error::Guide {
+                guide: "NUTS",
+                variable: l.name.to_string(),
+                reason: format!(
+                    "it is discrete ({:?}): NUTS samples continuous variables only; observe \
+                     it, or marginalise it out of the model",
+                    l.support
+                ),
+            });
+        }
         let mut offset = 0;
-        let sites = latents
-            .iter()
-            .map(|l| {
-                let refuse = |reason: String| Error::Guide {
-                    guide: "NUTS",
-                    variable: l.name.to_string(),
-                    reason,
-                };
-                if l.support.is_discrete() {
-                    return Err(refuse(format!(
-                        "it is discrete ({:?}): NUTS samples continuous variables only; \
-                         observe it, or marginalise it out of the model",
-                        l.support
-                    )));
-                }
-                let bijector =
-                    Bijector::for_support(&l.support).map_err(|e| refuse(e.to_string()))?;
-                let [rows, event] = l.shape;
+        let sites = auto_sites("NUTS", latents)?
+            .into_iter()
+            .map(|a| {
                 let site = FlatSite {
-                    name: l.name,
-                    shape: l.shape,
-                    free: [rows, bijector.unconstrained_size(event)],
-                    bijector,
+                    name: a.name,
+                    shape: a.shape,
+                    free: a.free,
+                    bijector: a.bijector,
                     offset,
                 };
                 offset += site.len();
-                Ok(site)
+                site
             })
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect();
         Ok(Self { sites, dim: offset })
     }
 
