@@ -27,7 +27,7 @@ use crate::{Data, Error, Model};
 /// The options of a NUTS run ([`Model::sample`]); the defaults are NumPyro's and PyMC's.
 ///
 /// ```
-/// use inferrs::Nuts;
+/// use inferrs_vi::Nuts;
 /// let nuts = Nuts::new().draws(1000).warmup(1000).chains(4).seed(1);
 /// # let _ = nuts;
 /// ```
