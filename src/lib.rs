@@ -57,6 +57,10 @@ pub use inferrs_vi::{
     Predictive, Prior, QModel, RenyiElbo, Samples, Schedule, Summary, Svi, TraceElbo,
     TraceMeanFieldElbo, VI, sigmoid, softplus,
 };
+/// ArviZ's InferenceData and its Zarr store (feature `arviz`): what
+/// [`Model::inference_data`] returns.
+#[cfg(feature = "arviz")]
+pub use inferrs_vi::{ArvizOptions, arviz_data as arviz};
 #[cfg(feature = "parquet")]
 pub use inferrs_vi::{ParquetSource, ParquetWriter, write_parquet};
 /// For people extending the library: the context, its handlers and traces

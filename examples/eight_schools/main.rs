@@ -9,6 +9,15 @@
 //! ```text
 //! cargo run --release --example eight_schools -- [--seed 0] [--plot eight_schools.png]
 //! ```
+//!
+//! With the feature `arviz` it also writes both posteriors as ArviZ InferenceData
+//! (`eight_schools_nuts.zarr`, `eight_schools_vi.zarr`: posterior, sample stats, posterior
+//! predictive, pointwise log-likelihood, observed and constant data), which
+//! `scripts/arviz_open.py` opens with ArviZ:
+//!
+//! ```text
+//! cargo run --release --features arviz --example eight_schools -- --zarr eight_schools
+//! ```
 
 mod plot;
 #[macro_use]
@@ -41,6 +50,10 @@ struct Options {
     /// The figure of the marginals (PNG).
     #[arg(long, default_value = "eight_schools.png")]
     plot: String,
+    /// The prefix of the InferenceData stores (`{prefix}_nuts.zarr`, `{prefix}_vi.zarr`).
+    #[cfg(feature = "arviz")]
+    #[arg(long, default_value = "eight_schools")]
+    zarr: String,
 }
 
 /// `values` as `f64`.
@@ -151,5 +164,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ],
     )?;
     println!("wrote {}", opts.plot);
+
+    #[cfg(feature = "arviz")]
+    {
+        let options = inferrs::ArvizOptions::new().draws(n);
+        let stores = [
+            (mcmc.inference_data(&data, &options)?, "nuts"),
+            (vi.inference_data(&data, &options)?, "vi"),
+        ];
+        for (idata, kind) in stores {
+            let path = format!("{}_{kind}.zarr", opts.zarr);
+            idata.write_zarr(&path)?;
+            println!("wrote {path}");
+        }
+    }
     Ok(())
 }

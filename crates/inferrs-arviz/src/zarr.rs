@@ -13,7 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use std::{fs, process};
 
 use serde_json::{Map, Value, json};
-use zarrs::array::{Array, ArrayMetadata, ArrayMetadataOptions, ArrayMetadataV2};
+use zarrs::array::{Array, ArrayMetadata, ArrayMetadataOptions, ArrayMetadataV2, CodecOptions};
 use zarrs::filesystem::FilesystemStore;
 use zarrs::group::{Group as ZarrGroup, GroupMetadata};
 use zarrs::metadata::v2::{DataTypeMetadataV2, FillValueMetadataV2, GroupMetadataV2};
@@ -326,6 +326,10 @@ fn write_store(dir: &Path, plan: &[PlannedGroup]) -> Result<(), ArvizError> {
                 .iter()
                 .map(|&n| NonZeroU64::new(n as u64).unwrap_or(NonZeroU64::MIN))
                 .collect();
+            // xarray's choice: NaN for floats, none for integers and booleans (xarray reads a
+            // fill value as `_FillValue` and masks it, so `0` or `false` would turn into NaN).
+            // Without a fill value a missing chunk is undefined: every chunk is stored
+            // (`store_empty_chunks` below).
             let fill = match v.values {
                 Values::F64(_) | Values::F32(_) => FillValueMetadataV2::from("NaN"),
                 Values::I64(_) | Values::Bool(_) => FillValueMetadataV2::Null,
@@ -352,11 +356,14 @@ fn write_store(dir: &Path, plan: &[PlannedGroup]) -> Result<(), ArvizError> {
                 continue;
             }
             let all = array.subset_all();
+            // zarrs skips a chunk that is all fill value by default: an all-false
+            // `diverging` would then have no chunk file, which some readers do not fill.
+            let chunk = CodecOptions::default().with_store_empty_chunks(true);
             match &v.values {
-                Values::F64(x) => array.store_array_subset(&all, x.as_slice()),
-                Values::F32(x) => array.store_array_subset(&all, x.as_slice()),
-                Values::I64(x) => array.store_array_subset(&all, x.as_slice()),
-                Values::Bool(x) => array.store_array_subset(&all, x.as_slice()),
+                Values::F64(x) => array.store_array_subset_opt(&all, x.as_slice(), &chunk),
+                Values::F32(x) => array.store_array_subset_opt(&all, x.as_slice(), &chunk),
+                Values::I64(x) => array.store_array_subset_opt(&all, x.as_slice(), &chunk),
+                Values::Bool(x) => array.store_array_subset_opt(&all, x.as_slice(), &chunk),
             }
             .map_err(|e| zerr(&anode, e.into()))?;
         }

@@ -314,3 +314,35 @@ fn scalars_and_empty_dims_round_trip() {
     assert_same_data(&idata, &back);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Regression: an array whose values all equal its fill value (`diverging` without a
+/// divergence, all-zero `n_steps`) had no chunk file; with its null fill value (xarray's, for
+/// integers and booleans) NumPy's zarr read it as uninitialised memory (ArviZ showed 2205
+/// "divergences" of 4000). Every array now has its chunk on disk with the values' raw bytes.
+#[test]
+fn arrays_equal_to_their_fill_value_are_stored() {
+    let dir = scratch("fill");
+    let path = dir.join("fill.zarr");
+    let mut idata = InferenceData::new();
+    idata
+        .group_mut("sample_stats")
+        .add("diverging", ["chain", "draw"], vec![2, 3], vec![false; 6])
+        .unwrap()
+        .add("n_steps", ["chain", "draw"], vec![2, 3], vec![0i64; 6])
+        .unwrap()
+        .add("lp", ["chain", "draw"], vec![2, 3], vec![f64::NAN; 6])
+        .unwrap();
+    idata.write_zarr(&path).unwrap();
+    let stats = path.join("sample_stats");
+    let chunk = |name: &str| std::fs::read(stats.join(name).join("0.0")).unwrap();
+    assert_eq!(chunk("diverging"), vec![0u8; 6]);
+    assert_eq!(chunk("n_steps"), vec![0u8; 48]);
+    assert_eq!(chunk("lp").len(), 48);
+    let meta = |name: &str| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(stats.join(name).join(".zarray")).unwrap()).unwrap()
+    };
+    // No fill value to mask: xarray would read `false` and `0` as missing.
+    assert_eq!(meta("diverging")["fill_value"], serde_json::Value::Null);
+    assert_eq!(meta("n_steps")["fill_value"], serde_json::Value::Null);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

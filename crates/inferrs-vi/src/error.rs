@@ -156,6 +156,11 @@ pub enum Error {
     /// A device (backend) error while reading a tensor back.
     #[error("device error: {0}")]
     Device(String),
+    /// An ArviZ InferenceData that does not hold together (feature `arviz`:
+    /// [`Model::inference_data`](crate::Model::inference_data)).
+    #[cfg(feature = "arviz")]
+    #[error("InferenceData: {0}")]
+    InferenceData(String),
     /// A module cannot be lifted into latent variables ([`Model::lift`](crate::Model::lift)).
     #[error("cannot lift `{module}`: {reason}")]
     Lift {

@@ -7,6 +7,8 @@
 //! The root exports what users call. [`runtime`] (the context, its handlers, traces) is for
 //! people extending the library with a new inference algorithm or guide.
 
+#[cfg(feature = "arviz")]
+mod arviz;
 mod bayesian;
 mod data;
 mod draws;
@@ -19,6 +21,8 @@ mod parameter;
 pub mod runtime;
 mod source;
 
+#[cfg(feature = "arviz")]
+pub use arviz::ArvizOptions;
 pub use data::{Column, Data, IntoColumn};
 pub use draws::{Array, Draws, LogProbs, Summary};
 pub use error::Error;
@@ -28,6 +32,10 @@ pub use infer::{
     Nuts, Optimizer, Predictive, RenyiElbo, Samples, Schedule, Svi, TraceElbo, TraceMeanFieldElbo,
     VI,
 };
+/// ArviZ's InferenceData and its Zarr store (feature `arviz`): what
+/// [`Model::inference_data`] returns.
+#[cfg(feature = "arviz")]
+pub use inferrs_arviz as arviz_data;
 pub use model::{DEFAULT_CHUNK_ROWS, Model};
 pub use parameter::{Parameter, sigmoid, softplus};
 pub use runtime::{Lift, ParamInfo, Prior};
