@@ -1,6 +1,10 @@
-//! Networks for common models: [`MixtureNet`], the network of a Mixture Density Network.
+//! Networks for common models: [`MixtureNet`], the network of a Mixture Density Network;
+//! [`Mlp`], a perceptron of any depth; and [`tanh`] and [`sigmoid`], fused and vectorised on
+//! flex.
 //!
 //! Defined in `inferrs-distributions` (next to the fused kernels it runs as on flex) and
 //! re-exported here.
 
-pub use inferrs_distributions::nn::{LOC_SPREAD, MIN_SCALE, MixtureNet};
+pub use inferrs_distributions::nn::{
+    Activation, LOC_SPREAD, MIN_SCALE, MixtureNet, Mlp, MlpConfig, sigmoid, tanh,
+};

@@ -15,6 +15,8 @@
 //! composed version is also the tests' oracle).
 
 #[cfg(feature = "flex")]
+mod activation;
+#[cfg(feature = "flex")]
 mod flex;
 #[cfg(feature = "flex")]
 mod gemm;
@@ -46,6 +48,32 @@ pub fn fused_kernels_available(device: &Device) -> bool {
     {
         let _ = device;
         false
+    }
+}
+
+/// The fused elementwise `tanh`, or `None` when it does not apply (not `f32` on flex).
+pub(crate) fn tanh<const D: usize>(x: &Tensor<D>) -> Option<Tensor<D>> {
+    #[cfg(feature = "flex")]
+    {
+        activation::tanh_tensor(x)
+    }
+    #[cfg(not(feature = "flex"))]
+    {
+        let _ = x;
+        None
+    }
+}
+
+/// The fused elementwise `sigmoid`, or `None` when it does not apply (not `f32` on flex).
+pub(crate) fn sigmoid<const D: usize>(x: &Tensor<D>) -> Option<Tensor<D>> {
+    #[cfg(feature = "flex")]
+    {
+        activation::sigmoid_tensor(x)
+    }
+    #[cfg(not(feature = "flex"))]
+    {
+        let _ = x;
+        None
     }
 }
 

@@ -8,9 +8,13 @@ use burn::tensor::{Device, Tensor};
 
 use crate::{DistError, MixtureParams, ParamInit, softplus_with_floor};
 
+mod activation;
 mod data_init;
+mod mlp;
 
+pub use activation::{Activation, sigmoid, tanh};
 pub use data_init::LOC_SPREAD;
+pub use mlp::{Mlp, MlpConfig};
 
 /// The default smallest scale of a [`MixtureNet`] component: keeps the Normal log-density and its
 /// gradient finite when the optimiser drives an unused component's scale towards zero.

@@ -1,0 +1,285 @@
+//! Fused elementwise activations, `tanh` and `sigmoid`, for `Flex` and `Autodiff<Flex, C>`.
+//!
+//! flex computes `tanh` one element at a time through glibc's `tanhf`, and burn-autodiff's
+//! backward of `tanh` computes it again. Here the forward pass is one vectorised loop (the
+//! branch-free `exp` of `vmath.rs`, under [`pulp::Arch::dispatch`], threaded over blocks of
+//! [`BLOCK`] elements), and on a tracked input it also keeps the derivative (`1 - y^2`, or
+//! `y (1 - y)`), which the backward pass multiplies by the incoming gradient: one node, no
+//! recomputation. The composed burn op (`burn::tensor::activation::tanh` / `sigmoid`) is the
+//! reference that `tests/activation.rs` checks the values and gradients against.
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::ops::FloatTensorOps;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
+use burn::tensor::{Shape, Tensor, TensorData};
+use rayon::prelude::*;
+
+use super::flex::runs_fused;
+use super::vmath::exp;
+
+/// Elements a thread takes at a time: below two blocks the loop runs on the calling thread.
+const BLOCK: usize = 1 << 15;
+
+/// The fused activations as a burn backend extension.
+#[backend_extension(Flex, Autodiff)]
+pub(crate) trait ActivationKernel: Backend {
+    /// `tanh(x)` elementwise, any shape.
+    fn tanh_fused(x: FloatTensor<Self>) -> FloatTensor<Self>;
+
+    /// `sigmoid(x) = 1 / (1 + e^-x)` elementwise, any shape.
+    fn sigmoid_fused(x: FloatTensor<Self>) -> FloatTensor<Self>;
+}
+
+/// Which activation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Tanh,
+    Sigmoid,
+}
+
+/// `tanh(x)` for `f32`, branch-free: Cephes' `tanhf` odd polynomial for `|x| <= 0.625`, and
+/// `1 - 2 / (e^{2|x|} + 1)` with the sign of `x` above (1 for `|x|` past `exp`'s range;
+/// NaN for NaN). Within 2 ulp of `f64`'s `tanh` (`tests/activation.rs`).
+#[inline(always)]
+pub(crate) fn tanh(x: f32) -> f32 {
+    let a = x.abs();
+    let z = x * x;
+    let p = -5.704_988_7e-3_f32;
+    let p = p * z + 2.063_909e-2;
+    let p = p * z - 5.373_971_6e-2;
+    let p = p * z + 1.333_144_2e-1;
+    let p = p * z - 3.333_328e-1;
+    let small = p * z * x + x;
+    let e = exp(2.0 * a);
+    let big = 1.0 - 2.0 / (e + 1.0);
+    // tanh is odd: the sign of x, -0 for -0 included.
+    (if a > 0.625 { big } else { small.abs() }).copysign(x)
+}
+
+/// `1 / (1 + e^-x)` for `f32`, branch-free (0 and 1 at the ends of `exp`'s range).
+#[inline(always)]
+pub(crate) fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + exp(-x))
+}
+
+/// `o <- f(o)`, and `d <- f'(o)` from the output when given.
+#[inline(always)]
+fn apply(kind: Kind, o: &mut [f32], d: Option<&mut [f32]>) {
+    match (kind, d) {
+        (Kind::Tanh, None) => o.iter_mut().for_each(|v| *v = tanh(*v)),
+        (Kind::Sigmoid, None) => o.iter_mut().for_each(|v| *v = sigmoid(*v)),
+        (Kind::Tanh, Some(d)) => {
+            for (v, dv) in o.iter_mut().zip(d.iter_mut()) {
+                let y = tanh(*v);
+                *v = y;
+                *dv = 1.0 - y * y;
+            }
+        }
+        (Kind::Sigmoid, Some(d)) => {
+            for (v, dv) in o.iter_mut().zip(d.iter_mut()) {
+                let y = sigmoid(*v);
+                *v = y;
+                *dv = y * (1.0 - y);
+            }
+        }
+    }
+}
+
+/// The activation of `x` (its values in row-major order) and, when `want_grad`, its
+/// derivative at each element.
+fn activate(kind: Kind, x: &[f32], want_grad: bool) -> (Vec<f32>, Option<Vec<f32>>) {
+    let mut out = x.to_vec();
+    let mut deriv = want_grad.then(|| vec![0.0f32; x.len()]);
+    let run = |(o, d): (&mut [f32], Option<&mut [f32]>)| {
+        pulp::Arch::new().dispatch(|| apply(kind, o, d));
+    };
+    if x.len() < 2 * BLOCK {
+        run((&mut out, deriv.as_deref_mut()));
+    } else {
+        match deriv.as_deref_mut() {
+            Some(d) => out
+                .par_chunks_mut(BLOCK)
+                .zip(d.par_chunks_mut(BLOCK))
+                .for_each(|(o, d)| run((o, Some(d)))),
+            None => out.par_chunks_mut(BLOCK).for_each(|o| run((o, None))),
+        }
+    }
+    (out, deriv)
+}
+
+/// `o <- o * g` elementwise, threaded as [`activate`].
+fn mul_in_place(o: &mut [f32], g: &[f32]) {
+    let run = |(o, g): (&mut [f32], &[f32])| {
+        pulp::Arch::new().dispatch(|| o.iter_mut().zip(g).for_each(|(v, g)| *v *= g));
+    };
+    if o.len() < 2 * BLOCK {
+        run((o, g));
+    } else {
+        o.par_chunks_mut(BLOCK)
+            .zip(g.par_chunks(BLOCK))
+            .for_each(run);
+    }
+}
+
+/// The values of a flex tensor in row-major order, and its shape.
+fn values(t: &FloatTensor<Flex>) -> (Vec<f32>, Shape) {
+    let shape = t.layout().shape().clone();
+    let read = |t: &FloatTensor<Flex>| {
+        let (start, end) = t
+            .layout()
+            .contiguous_offsets()
+            .expect("a contiguous tensor has contiguous offsets");
+        t.storage::<f32>()[start..end].to_vec()
+    };
+    if t.layout().is_contiguous() {
+        (read(t), shape)
+    } else {
+        (read(&t.to_contiguous()), shape)
+    }
+}
+
+fn flex_tensor(data: Vec<f32>, shape: Shape) -> FloatTensor<Flex> {
+    Flex::float_from_data(TensorData::new(data, shape), &Default::default())
+}
+
+fn forward_flex(kind: Kind, x: &FloatTensor<Flex>) -> FloatTensor<Flex> {
+    let (v, shape) = values(x);
+    let (y, _) = activate(kind, &v, false);
+    flex_tensor(y, shape)
+}
+
+impl ActivationKernel for Flex {
+    fn tanh_fused(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        forward_flex(Kind::Tanh, &x)
+    }
+
+    fn sigmoid_fused(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        forward_flex(Kind::Sigmoid, &x)
+    }
+}
+
+/// The derivative at each element, from the forward pass.
+#[derive(Clone, Debug)]
+struct Derivative {
+    shape: Shape,
+    deriv: Vec<f32>,
+}
+
+/// Backward step of an activation: the incoming gradient times the stored derivative.
+#[derive(Debug)]
+struct ActivationBackward;
+
+impl Backward<Flex, 1> for ActivationBackward {
+    type State = Derivative;
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 1>,
+        grads: &mut Gradients,
+        _checkpointer: &mut Checkpointer,
+    ) {
+        let upstream = grads.consume::<Flex>(&ops.node);
+        let [node] = ops.parents;
+        let Derivative { shape, mut deriv } = ops.state;
+        if let Some(node) = node {
+            let (g, _) = values(&upstream);
+            mul_in_place(&mut deriv, &g);
+            grads.register::<Flex>(node.id, flex_tensor(deriv, shape));
+        }
+    }
+}
+
+fn forward_autodiff<C: CheckpointStrategy>(
+    kind: Kind,
+    x: FloatTensor<Autodiff<Flex, C>>,
+) -> FloatTensor<Autodiff<Flex, C>> {
+    let prep = ActivationBackward
+        .prepare::<C>([x.node()])
+        .compute_bound()
+        .stateful();
+    let (v, shape) = values(x.primitive());
+    match prep {
+        OpsKind::Tracked(prep) => {
+            let (y, d) = activate(kind, &v, true);
+            let state = Derivative {
+                shape: shape.clone(),
+                deriv: d.unwrap_or_default(),
+            };
+            prep.finish(state, flex_tensor(y, shape))
+        }
+        OpsKind::UnTracked(prep) => {
+            let (y, _) = activate(kind, &v, false);
+            prep.finish(flex_tensor(y, shape))
+        }
+    }
+}
+
+impl<C: CheckpointStrategy> ActivationKernel for Autodiff<Flex, C> {
+    fn tanh_fused(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        forward_autodiff::<C>(Kind::Tanh, x)
+    }
+
+    fn sigmoid_fused(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        forward_autodiff::<C>(Kind::Sigmoid, x)
+    }
+}
+
+/// The fused `tanh`, or `None` when `x` is not an `f32` tensor on a `flex` device.
+pub(crate) fn tanh_tensor<const D: usize>(x: &Tensor<D>) -> Option<Tensor<D>> {
+    if !runs_fused(x.dtype(), &x.device()) {
+        return None;
+    }
+    let out = <Dispatch as ActivationKernel>::tanh_fused(x.clone().into_dispatch());
+    Some(Tensor::from_dispatch(out))
+}
+
+/// The fused `sigmoid`, or `None` when `x` is not an `f32` tensor on a `flex` device.
+pub(crate) fn sigmoid_tensor<const D: usize>(x: &Tensor<D>) -> Option<Tensor<D>> {
+    if !runs_fused(x.dtype(), &x.device()) {
+        return None;
+    }
+    let out = <Dispatch as ActivationKernel>::sigmoid_fused(x.clone().into_dispatch());
+    Some(Tensor::from_dispatch(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Distance in ulps between `got` and the `f64` reference rounded to `f32`.
+    fn ulps(got: f32, want: f64) -> u32 {
+        let want = want as f32;
+        if got == want {
+            return 0;
+        }
+        let (a, b) = (got.to_bits() as i64, want.to_bits() as i64);
+        // Same sign here (both functions keep the sign of x).
+        (a - b).unsigned_abs() as u32
+    }
+
+    /// Both functions on 2 million points of `[-20, 20]` and their ends, against `f64`.
+    #[test]
+    fn tanh_and_sigmoid_are_within_a_few_ulps() {
+        let n = 2_000_000;
+        let mut worst = (0u32, 0u32);
+        for i in 0..=n {
+            let x = -20.0 + 40.0 * i as f32 / n as f32;
+            worst.0 = worst.0.max(ulps(tanh(x), f64::from(x).tanh()));
+            let s = 1.0 / (1.0 + (-f64::from(x)).exp());
+            worst.1 = worst.1.max(ulps(sigmoid(x), s));
+        }
+        assert!(worst.0 <= 2, "tanh: {} ulp", worst.0);
+        assert!(worst.1 <= 4, "sigmoid: {} ulp", worst.1);
+        assert_eq!(tanh(1e-30), 1e-30);
+        assert_eq!(tanh(0.0).to_bits(), 0.0f32.to_bits());
+        assert_eq!(tanh(-0.0).to_bits(), (-0.0f32).to_bits());
+        assert_eq!((tanh(100.0), tanh(-100.0)), (1.0, -1.0));
+        assert_eq!((tanh(f32::INFINITY), tanh(f32::NEG_INFINITY)), (1.0, -1.0));
+        assert!(tanh(f32::NAN).is_nan() && sigmoid(f32::NAN).is_nan());
+        assert_eq!((sigmoid(-200.0), sigmoid(200.0)), (0.0, 1.0));
+    }
+}
