@@ -89,15 +89,15 @@ fn apply(kind: Kind, o: &mut [f32], d: Option<&mut [f32]>) {
     }
 }
 
-/// The activation of `x` (its values in row-major order) and, when `want_grad`, its
-/// derivative at each element.
-fn activate(kind: Kind, x: &[f32], want_grad: bool) -> (Vec<f32>, Option<Vec<f32>>) {
-    let mut out = x.to_vec();
-    let mut deriv = want_grad.then(|| vec![0.0f32; x.len()]);
+/// The activation of `x` (its values in row-major order, overwritten in place) and, when
+/// `want_grad`, its derivative at each element.
+fn activate(kind: Kind, x: Vec<f32>, want_grad: bool) -> (Vec<f32>, Option<Vec<f32>>) {
+    let mut out = x;
+    let mut deriv = want_grad.then(|| vec![0.0f32; out.len()]);
     let run = |(o, d): (&mut [f32], Option<&mut [f32]>)| {
         pulp::Arch::new().dispatch(|| apply(kind, o, d));
     };
-    if x.len() < 2 * BLOCK {
+    if out.len() < 2 * BLOCK {
         run((&mut out, deriv.as_deref_mut()));
     } else {
         match deriv.as_deref_mut() {
@@ -148,7 +148,7 @@ fn flex_tensor(data: Vec<f32>, shape: Shape) -> FloatTensor<Flex> {
 
 fn forward_flex(kind: Kind, x: &FloatTensor<Flex>) -> FloatTensor<Flex> {
     let (v, shape) = values(x);
-    let (y, _) = activate(kind, &v, false);
+    let (y, _) = activate(kind, v, false);
     flex_tensor(y, shape)
 }
 
@@ -204,7 +204,7 @@ fn forward_autodiff<C: CheckpointStrategy>(
     let (v, shape) = values(x.primitive());
     match prep {
         OpsKind::Tracked(prep) => {
-            let (y, d) = activate(kind, &v, true);
+            let (y, d) = activate(kind, v, true);
             let state = Derivative {
                 shape: shape.clone(),
                 deriv: d.unwrap_or_default(),
@@ -212,7 +212,7 @@ fn forward_autodiff<C: CheckpointStrategy>(
             prep.finish(state, flex_tensor(y, shape))
         }
         OpsKind::UnTracked(prep) => {
-            let (y, _) = activate(kind, &v, false);
+            let (y, _) = activate(kind, v, false);
             prep.finish(flex_tensor(y, shape))
         }
     }
