@@ -38,6 +38,7 @@ mod multivariate;
 pub mod nn;
 mod normal;
 mod param;
+mod reparam;
 mod shared;
 mod special;
 mod support;
@@ -56,6 +57,7 @@ pub use mixture::{MixtureGaussian, MixtureParams, Probs};
 pub use multivariate::{MultivariateNormalDiag, MultivariateNormalTriL, ScaleTril};
 pub use normal::Normal;
 pub use param::Param;
+pub use reparam::{normal_draw_through, normal_draw_through_composed};
 pub use support::Support;
 pub use univariate::{
     Cauchy, Exponential, HalfCauchy, HalfNormal, HalfStudentT, Laplace, LogNormal, Logistic,

@@ -79,6 +79,18 @@ impl Normal {
         &self.scale
     }
 
+    /// [`Distribution::log_prob`] in composed burn ops (four elementwise passes and a row sum,
+    /// each an autodiff node): the reference the fused kernel is tested against, and the
+    /// version used on backends other than flex.
+    ///
+    /// # Shapes
+    ///
+    /// * `value`: `[rows, cols]`, broadcast with the parameters; returns `[rows]`.
+    pub fn log_prob_composed(&self, value: Tensor<2>) -> Tensor<1> {
+        let lp = gaussian_log_density(value, &self.loc, &self.scale);
+        lp.sum_dim(1).squeeze_dim::<1>(1)
+    }
+
     /// The Kullback-Leibler divergence `KL(self || other)` per row, summed over the event:
     /// `ln(s_p / s_q) + (s_q^2 + (m_q - m_p)^2) / (2 s_p^2) - 1/2` per element.
     ///
@@ -130,9 +142,19 @@ impl Distribution for Normal {
     }
 
     /// `sum_cols(-z^2 / 2 - ln(scale) - ln(2 pi) / 2)` with `z = (value - loc) / scale`.
+    ///
+    /// On burn's `flex` backend one fused op (one autodiff node with analytic gradients,
+    /// `fused/density.rs`); elsewhere [`Normal::log_prob_composed`].
     fn log_prob(&self, value: Tensor<2>) -> Tensor<1> {
-        let lp = gaussian_log_density(value, &self.loc, &self.scale);
-        lp.sum_dim(1).squeeze_dim::<1>(1)
+        let device = value.device();
+        if crate::fused_kernels_available(&device) {
+            let loc = self.loc.to_tensor(&device);
+            let scale = self.scale.to_tensor(&device);
+            if let Some(lp) = crate::fused::normal_log_prob(&value, &loc, &scale) {
+                return lp;
+            }
+        }
+        self.log_prob_composed(value)
     }
 
     /// `loc + scale * eps`, `eps ~ N(0, 1)` drawn on the host (row-major).

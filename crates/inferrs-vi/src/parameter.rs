@@ -53,9 +53,11 @@ impl Parameter {
 }
 
 /// `ln(1 + exp(t))`, elementwise: maps the real line onto the positive numbers (scales of
-/// q-models). Stable for large `|t|`.
+/// q-models). Stable for large `|t|`; on burn's `flex` backend one fused op
+/// ([`softplus_with_floor`](inferrs_distributions::softplus_with_floor) with floor 0), burn's
+/// `softplus` elsewhere.
 pub fn softplus(t: Tensor<2>) -> Tensor<2> {
-    burn::tensor::activation::softplus(t, 1.0)
+    inferrs_distributions::softplus_with_floor(t, 0.0)
 }
 
 /// `1 / (1 + exp(-t))`, elementwise: maps the real line onto `(0, 1)`.

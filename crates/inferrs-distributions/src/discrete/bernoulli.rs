@@ -71,30 +71,17 @@ impl Distribution for Bernoulli {
     }
 
     /// `sum_cols(x log(p) + (1 - x) log(1 - p))`; `-inf` where `x` is not 0 or 1.
+    ///
+    /// For tensor logits on burn's `flex` backend one fused op (one autodiff node with the
+    /// analytic gradient `x - sigmoid(logits)`, `fused/density.rs`); otherwise
+    /// [`Bernoulli::log_prob_composed`].
     fn log_prob(&self, value: Tensor<2>) -> Tensor<1> {
-        let device = value.device();
-        let [rows, cols] = self.odds.param().shape();
-        let not_binary = |x: Tensor<2>| {
-            x.clone()
-                .equal_elem(0.0)
-                .bool_or(x.equal_elem(1.0))
-                .bool_not()
-        };
-        let (x, invalid) = restrict(NAME, value, rows, cols, not_binary, 0.0);
-        let lp = match self.odds.as_logits() {
-            // For x in {0, 1}, x log sigmoid(l) + (1 - x) log sigmoid(-l) is
-            // log sigmoid(l) - (1 - x) l: one log-sigmoid in place of two, and no xlogy
-            // masks (the transcendental passes were 43% of a logistic regression's NUTS step).
-            Some(Param::Tensor(l)) => {
-                let l = expand_to(l.clone(), x.dims());
-                log_sigmoid(l.clone()) - x.neg().add_scalar(1.0) * l
-            }
-            _ => {
-                let (log_p, log_q) = self.odds.log_pq(&device, x.dims());
-                xlogy(x.clone(), log_p) + xlogy(x.neg().add_scalar(1.0), log_q)
-            }
-        };
-        sum_event_masked(lp, invalid)
+        if let Some(Param::Tensor(l)) = self.odds.as_logits()
+            && let Some(lp) = crate::fused::bernoulli_logits_log_prob(&value, l)
+        {
+            return lp;
+        }
+        self.log_prob_composed(value)
     }
 
     /// One `rand_distr::Bernoulli` draw per element (0.0 or 1.0); a tensor probability
@@ -129,5 +116,40 @@ impl Distribution for Bernoulli {
     /// `p (1 - p)`.
     fn variance(&self, device: &Device) -> Tensor<2> {
         (self.odds.log_p(device) + self.odds.log_q(device)).exp()
+    }
+}
+
+impl Bernoulli {
+    /// [`Distribution::log_prob`] in composed burn ops: the reference the fused kernel is
+    /// tested against, and the version used for probabilities, constants and backends other
+    /// than flex.
+    ///
+    /// # Shapes
+    ///
+    /// * `value`: `[rows, cols]`, broadcast with the parameter; returns `[rows]`.
+    pub fn log_prob_composed(&self, value: Tensor<2>) -> Tensor<1> {
+        let device = value.device();
+        let [rows, cols] = self.odds.param().shape();
+        let not_binary = |x: Tensor<2>| {
+            x.clone()
+                .equal_elem(0.0)
+                .bool_or(x.equal_elem(1.0))
+                .bool_not()
+        };
+        let (x, invalid) = restrict(NAME, value, rows, cols, not_binary, 0.0);
+        let lp = match self.odds.as_logits() {
+            // For x in {0, 1}, x log sigmoid(l) + (1 - x) log sigmoid(-l) is
+            // log sigmoid(l) - (1 - x) l: one log-sigmoid in place of two, and no xlogy
+            // masks (the transcendental passes were 43% of a logistic regression's NUTS step).
+            Some(Param::Tensor(l)) => {
+                let l = expand_to(l.clone(), x.dims());
+                log_sigmoid(l.clone()) - x.neg().add_scalar(1.0) * l
+            }
+            _ => {
+                let (log_p, log_q) = self.odds.log_pq(&device, x.dims());
+                xlogy(x.clone(), log_p) + xlogy(x.neg().add_scalar(1.0), log_q)
+            }
+        };
+        sum_event_masked(lp, invalid)
     }
 }

@@ -17,6 +17,8 @@
 #[cfg(feature = "flex")]
 mod activation;
 #[cfg(feature = "flex")]
+mod density;
+#[cfg(feature = "flex")]
 mod flex;
 #[cfg(feature = "flex")]
 mod gemm;
@@ -26,6 +28,10 @@ mod kernel;
 mod mixture_net;
 #[cfg(feature = "flex")]
 mod mixture_net_flex;
+#[cfg(feature = "flex")]
+mod pointwise;
+#[cfg(feature = "flex")]
+mod reparam;
 #[cfg(feature = "flex")]
 mod vmath;
 
@@ -73,6 +79,71 @@ pub(crate) fn sigmoid<const D: usize>(x: &Tensor<D>) -> Option<Tensor<D>> {
     #[cfg(not(feature = "flex"))]
     {
         let _ = x;
+        None
+    }
+}
+
+/// The fused `log N(value; loc, scale)` summed over each row (`[rows]`), or `None` when it does
+/// not apply (not every tensor `f32` on flex). Inputs broadcast (`[rows or 1, cols or 1]`).
+pub(crate) fn normal_log_prob(
+    value: &Tensor<2>,
+    loc: &Tensor<2>,
+    scale: &Tensor<2>,
+) -> Option<Tensor<1>> {
+    #[cfg(feature = "flex")]
+    {
+        density::normal_log_prob(value, loc, scale)
+    }
+    #[cfg(not(feature = "flex"))]
+    {
+        let _ = (value, loc, scale);
+        None
+    }
+}
+
+/// The fused Bernoulli log mass on logits summed over each row (`[rows]`), or `None` when it
+/// does not apply.
+pub(crate) fn bernoulli_logits_log_prob(
+    value: &Tensor<2>,
+    logits: &Tensor<2>,
+) -> Option<Tensor<1>> {
+    #[cfg(feature = "flex")]
+    {
+        density::bernoulli_logits_log_prob(value, logits)
+    }
+    #[cfg(not(feature = "flex"))]
+    {
+        let _ = (value, logits);
+        None
+    }
+}
+
+/// The maps of a fused guide draw.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DrawMap {
+    /// `x = u`.
+    Identity,
+    /// `x = e^u`.
+    Exp,
+    /// `x = softplus(u)`.
+    Softplus,
+}
+
+/// The fused draw `T(loc + scale eps)` (`[rows, cols]`) and its `log q` (`[rows]`), or `None`
+/// when it does not apply.
+pub(crate) fn normal_draw(
+    loc: &Tensor<2>,
+    scale: &Tensor<2>,
+    eps: &Tensor<2>,
+    map: DrawMap,
+) -> Option<(Tensor<2>, Tensor<1>)> {
+    #[cfg(feature = "flex")]
+    {
+        reparam::normal_draw(loc, scale, eps, map)
+    }
+    #[cfg(not(feature = "flex"))]
+    {
+        let _ = (loc, scale, eps, map);
         None
     }
 }

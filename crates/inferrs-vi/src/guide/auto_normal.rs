@@ -2,9 +2,11 @@
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
-use inferrs_distributions::{Bijector, Distribution, Normal, Rng};
+use inferrs_distributions::{Bijector, Distribution, Normal, Rng, normal_draw_through};
 
-use super::sites::{AutoSite, Groups, auto_sites, check_init_scale, inverse_softplus, same_sites};
+use super::sites::{
+    AutoSite, Groups, auto_sites, check_init_scale, inverse_softplus, same_sites, std_normal,
+};
 use super::{Guide, GuideDraw, GuideTrace, Init, LatentSite, Rows};
 use crate::runtime::{DynModule, Values};
 use crate::{Error, Parameter};
@@ -149,19 +151,18 @@ impl Guide for AutoNormal {
                 continue;
             };
             let scale = crate::parameter::softplus(raw);
-            let n = loc.dims()[0];
-            let q = Normal::new(loc, scale).map_err(|source| Error::Distribution {
-                variable: site.name.to_string(),
-                source,
-            })?;
-            let u = q.sample(n, device, rng);
-            let log_q = q.log_prob(u.clone());
-            let identity = matches!(site.bijector, Bijector::Identity);
-            let (value, log_q) = if identity {
-                (u, log_q)
-            } else {
-                let jac = site.bijector.log_abs_det_jacobian(u.clone());
-                (site.bijector.forward(u), log_q - jac)
+            let eps = std_normal(loc.dims(), device, rng);
+            let (value, log_q) = normal_draw_through(&site.bijector, &loc, &scale, eps);
+            // The Normal itself, for a closed-form KL against the prior, where the draw is
+            // not transformed.
+            let dist = match site.bijector {
+                Bijector::Identity => Some(Box::new(Normal::new(loc, scale).map_err(|source| {
+                    Error::Distribution {
+                        variable: site.name.to_string(),
+                        source,
+                    }
+                })?) as Box<dyn Distribution>),
+                _ => None,
             };
             trace.insert(
                 site.name,
@@ -169,7 +170,7 @@ impl Guide for AutoNormal {
                     value,
                     log_q,
                     reparameterized: true,
-                    dist: identity.then(|| Box::new(q) as Box<dyn Distribution>),
+                    dist,
                 },
             );
         }

@@ -1,0 +1,145 @@
+//! Fused log densities of the common families, one autodiff node each: the log density of
+//! every element and its partial derivatives in one pass ([`Pointwise`]), summed over each
+//! row. Each family's composed burn ops (its `log_prob` on other backends) are the reference
+//! that `tests/pointwise.rs` checks the values and gradients against.
+
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
+use burn::tensor::Tensor;
+
+use super::flex::runs_fused;
+use super::kernel::softplus_and_sigmoid;
+use super::pointwise::{Output, Pointwise, forward_autodiff, forward_flex};
+use super::vmath::ln;
+
+/// `ln(sqrt(2 pi))`.
+const HALF_LN_2PI: f32 = 0.918_938_5;
+/// Where softplus is the identity (as burn's `softplus(x, 1.0)`).
+const SOFTPLUS_THRESHOLD: f32 = 20.0;
+
+/// The fused log densities as a burn backend extension. Every input is `[rows or 1, cols or
+/// 1]` (broadcast), the output `[rows]`: the sum over each row's columns.
+#[backend_extension(Flex, Autodiff)]
+pub(crate) trait DensityKernel: Backend {
+    /// `log N(value; loc, scale)`.
+    fn normal_log_prob(
+        value: FloatTensor<Self>,
+        loc: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+
+    /// `log Bernoulli(value; sigmoid(logits))`, `-inf` where the value is not 0 or 1.
+    fn bernoulli_logits_log_prob(
+        value: FloatTensor<Self>,
+        logits: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+}
+
+/// `log N(x; m, s) = -z^2 / 2 - ln s - ln(2 pi) / 2`, `z = (x - m) / s`.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct NormalLogProb;
+
+impl Pointwise<3> for NormalLogProb {
+    #[inline(always)]
+    fn eval(self, [x, m, s]: [f32; 3]) -> (f32, [f32; 3]) {
+        let z = (x - m) / s;
+        let lp = -0.5 * (z * z) - ln(s) - HALF_LN_2PI;
+        let dz = z / s;
+        (lp, [-dz, dz, (z * z - 1.0) / s])
+    }
+}
+
+/// `x ln sigmoid(l) + (1 - x) ln sigmoid(-l) = ln sigmoid(t) = -softplus(-t)`, `t = (2x - 1) l`,
+/// for `x` in {0, 1} (`-inf` otherwise): no cancellation, so an almost certain outcome keeps
+/// its tiny negative log mass; `d/dl = (2x - 1) sigmoid(-t) = x - sigmoid(l)`, and `d/dx = l` as
+/// the composed ops.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct BernoulliLogitsLogProb;
+
+impl Pointwise<2> for BernoulliLogitsLogProb {
+    #[inline(always)]
+    fn eval(self, [x, l]: [f32; 2]) -> (f32, [f32; 2]) {
+        let sign = 2.0 * x - 1.0;
+        let (sp, sig) = softplus_and_sigmoid(-(sign * l), SOFTPLUS_THRESHOLD);
+        let valid = x == 0.0 || x == 1.0;
+        if valid {
+            (-sp, [l, sign * sig])
+        } else {
+            (f32::NEG_INFINITY, [0.0, 0.0])
+        }
+    }
+}
+
+impl DensityKernel for Flex {
+    fn normal_log_prob(
+        value: FloatTensor<Self>,
+        loc: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        forward_flex(NormalLogProb, [&value, &loc, &scale], Output::Rows)
+    }
+
+    fn bernoulli_logits_log_prob(
+        value: FloatTensor<Self>,
+        logits: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        forward_flex(BernoulliLogitsLogProb, [&value, &logits], Output::Rows)
+    }
+}
+
+impl<C: CheckpointStrategy> DensityKernel for Autodiff<Flex, C> {
+    fn normal_log_prob(
+        value: FloatTensor<Self>,
+        loc: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        forward_autodiff::<C, _, 3>(NormalLogProb, [value, loc, scale], Output::Rows)
+    }
+
+    fn bernoulli_logits_log_prob(
+        value: FloatTensor<Self>,
+        logits: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        forward_autodiff::<C, _, 2>(BernoulliLogitsLogProb, [value, logits], Output::Rows)
+    }
+}
+
+/// Whether every tensor can go through the fused kernels (`f32` on flex).
+fn all_fused(tensors: &[&Tensor<2>]) -> bool {
+    tensors.iter().all(|t| runs_fused(t.dtype(), &t.device()))
+}
+
+/// The fused `log N(value; loc, scale)` summed over each row, or `None` when it does not apply
+/// (not every tensor `f32` on flex).
+pub(crate) fn normal_log_prob(
+    value: &Tensor<2>,
+    loc: &Tensor<2>,
+    scale: &Tensor<2>,
+) -> Option<Tensor<1>> {
+    if !all_fused(&[value, loc, scale]) {
+        return None;
+    }
+    let out = <Dispatch as DensityKernel>::normal_log_prob(
+        value.clone().into_dispatch(),
+        loc.clone().into_dispatch(),
+        scale.clone().into_dispatch(),
+    );
+    Some(Tensor::from_dispatch(out))
+}
+
+/// The fused Bernoulli log mass on logits summed over each row, or `None` when it does not
+/// apply.
+pub(crate) fn bernoulli_logits_log_prob(
+    value: &Tensor<2>,
+    logits: &Tensor<2>,
+) -> Option<Tensor<1>> {
+    if !all_fused(&[value, logits]) {
+        return None;
+    }
+    let out = <Dispatch as DensityKernel>::bernoulli_logits_log_prob(
+        value.clone().into_dispatch(),
+        logits.clone().into_dispatch(),
+    );
+    Some(Tensor::from_dispatch(out))
+}

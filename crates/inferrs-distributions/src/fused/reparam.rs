@@ -1,0 +1,187 @@
+//! A reparameterised Normal draw pushed through a bijector, and its `log q`, as two fused ops:
+//! what an automatic guide computes at every site and step. Composed, the draw and its density
+//! are about a dozen autodiff nodes (`loc + scale eps`, the bijector, the Normal log density
+//! of the draw, the log-det-Jacobian, the row sums); here they are two, with analytic
+//! partials ([`Pointwise`]). `tests/pointwise.rs` checks both against the composed ops.
+//!
+//! With `u = loc + scale eps` and `x = T(u)`:
+//! * the value is `T(u)`, with `dx/dloc = T'(u)` and `dx/dscale = T'(u) eps`;
+//! * `log q(x) = log N(u; loc, scale) - ln |T'(u)| = -eps^2 / 2 - ln scale - ln(2 pi) / 2 -
+//!   ln |T'(u)|`, summed over each row. Its total derivative with `eps` held fixed (the
+//!   pathwise gradient) is `-g(u)` with respect to `loc` and `-1 / scale - g(u) eps` with
+//!   respect to `scale`, `g = d/du ln |T'(u)|`: the `(u - loc) / scale` of the composed
+//!   density is `eps` itself, so its own dependence on `loc` and `scale` cancels exactly.
+
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
+use burn::tensor::Tensor;
+
+use super::flex::runs_fused;
+use super::kernel::softplus_and_sigmoid;
+use super::pointwise::{Output, Pointwise, forward_autodiff, forward_flex};
+use super::vmath::{exp, ln};
+
+/// `ln(sqrt(2 pi))`.
+const HALF_LN_2PI: f32 = 0.918_938_5;
+/// Where softplus is the identity (as the `Softplus` bijector's).
+const SOFTPLUS_THRESHOLD: f32 = 20.0;
+
+pub(crate) use super::DrawMap;
+
+impl DrawMap {
+    fn code(self) -> u32 {
+        self as u32
+    }
+
+    fn from_code(code: u32) -> Self {
+        match code {
+            0 => Self::Identity,
+            1 => Self::Exp,
+            _ => Self::Softplus,
+        }
+    }
+}
+
+/// The fused guide draw as a burn backend extension. `loc`, `scale` and `eps` are `[rows or 1,
+/// cols or 1]` (broadcast); `map` is a [`DrawMap`] code.
+#[backend_extension(Flex, Autodiff)]
+pub(crate) trait ReparamKernel: Backend {
+    /// `T(loc + scale eps)`, `[rows, cols]`.
+    fn normal_draw(
+        loc: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+        eps: FloatTensor<Self>,
+        map: u32,
+    ) -> FloatTensor<Self>;
+
+    /// `log q` of that draw, summed over each row, `[rows]`.
+    fn normal_draw_log_q(
+        loc: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+        eps: FloatTensor<Self>,
+        map: u32,
+    ) -> FloatTensor<Self>;
+}
+
+/// `x = T(loc + scale eps)` and its partials.
+#[derive(Clone, Copy, Debug)]
+struct Draw(DrawMap);
+
+impl Pointwise<3> for Draw {
+    #[inline(always)]
+    fn eval(self, [m, s, e]: [f32; 3]) -> (f32, [f32; 3]) {
+        let u = m + s * e;
+        let (x, dx) = match self.0 {
+            DrawMap::Identity => (u, 1.0),
+            DrawMap::Exp => {
+                let x = exp(u);
+                (x, x)
+            }
+            DrawMap::Softplus => softplus_and_sigmoid(u, SOFTPLUS_THRESHOLD),
+        };
+        // As the bijectors' `forward`, a positive value is kept at or above the smallest
+        // normal f32 (where the clamp acts, its derivative is 0).
+        let (x, dx) = match self.0 {
+            DrawMap::Identity => (x, dx),
+            _ if x < f32::MIN_POSITIVE => (f32::MIN_POSITIVE, 0.0),
+            _ => (x, dx),
+        };
+        (x, [dx, dx * e, dx * s])
+    }
+}
+
+/// `log q(x)` of the draw and its pathwise partials (`eps` held fixed).
+#[derive(Clone, Copy, Debug)]
+struct DrawLogQ(DrawMap);
+
+impl Pointwise<3> for DrawLogQ {
+    #[inline(always)]
+    fn eval(self, [m, s, e]: [f32; 3]) -> (f32, [f32; 3]) {
+        let u = m + s * e;
+        // ln |T'(u)| and its derivative g(u).
+        let (log_jac, g) = match self.0 {
+            DrawMap::Identity => (0.0, 0.0),
+            DrawMap::Exp => (u, 1.0),
+            DrawMap::Softplus => {
+                // ln sigmoid(u) = -softplus(-u); its derivative is sigmoid(-u).
+                let (sp, sig) = softplus_and_sigmoid(-u, SOFTPLUS_THRESHOLD);
+                (-sp, sig)
+            }
+        };
+        let lq = -0.5 * (e * e) - ln(s) - HALF_LN_2PI - log_jac;
+        (lq, [-g, -1.0 / s - g * e, -e - g * s])
+    }
+}
+
+impl ReparamKernel for Flex {
+    fn normal_draw(
+        loc: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+        eps: FloatTensor<Self>,
+        map: u32,
+    ) -> FloatTensor<Self> {
+        let f = Draw(DrawMap::from_code(map));
+        forward_flex(f, [&loc, &scale, &eps], Output::Elements)
+    }
+
+    fn normal_draw_log_q(
+        loc: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+        eps: FloatTensor<Self>,
+        map: u32,
+    ) -> FloatTensor<Self> {
+        let f = DrawLogQ(DrawMap::from_code(map));
+        forward_flex(f, [&loc, &scale, &eps], Output::Rows)
+    }
+}
+
+impl<C: CheckpointStrategy> ReparamKernel for Autodiff<Flex, C> {
+    fn normal_draw(
+        loc: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+        eps: FloatTensor<Self>,
+        map: u32,
+    ) -> FloatTensor<Self> {
+        let f = Draw(DrawMap::from_code(map));
+        forward_autodiff::<C, _, 3>(f, [loc, scale, eps], Output::Elements)
+    }
+
+    fn normal_draw_log_q(
+        loc: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+        eps: FloatTensor<Self>,
+        map: u32,
+    ) -> FloatTensor<Self> {
+        let f = DrawLogQ(DrawMap::from_code(map));
+        forward_autodiff::<C, _, 3>(f, [loc, scale, eps], Output::Rows)
+    }
+}
+
+/// The fused draw `T(loc + scale eps)` (`[rows, cols]`) and its `log q` (`[rows]`), or `None`
+/// when it does not apply (not every tensor `f32` on flex).
+pub(crate) fn normal_draw(
+    loc: &Tensor<2>,
+    scale: &Tensor<2>,
+    eps: &Tensor<2>,
+    map: DrawMap,
+) -> Option<(Tensor<2>, Tensor<1>)> {
+    if ![loc, scale, eps]
+        .iter()
+        .all(|t| runs_fused(t.dtype(), &t.device()))
+    {
+        return None;
+    }
+    let args = || {
+        (
+            loc.clone().into_dispatch(),
+            scale.clone().into_dispatch(),
+            eps.clone().into_dispatch(),
+        )
+    };
+    let (l, s, e) = args();
+    let value = <Dispatch as ReparamKernel>::normal_draw(l, s, e, map.code());
+    let (l, s, e) = args();
+    let log_q = <Dispatch as ReparamKernel>::normal_draw_log_q(l, s, e, map.code());
+    Some((Tensor::from_dispatch(value), Tensor::from_dispatch(log_q)))
+}

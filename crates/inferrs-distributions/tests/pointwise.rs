@@ -1,0 +1,464 @@
+//! The fused pointwise kernels (one autodiff node each on flex) against their composed burn
+//! ops and against `f64` closed forms: `Normal::log_prob` (every parameter shape that
+//! broadcasts, constants, strided views), `Bernoulli::log_prob` on logits (values outside
+//! {0, 1} included) and the guide draw `normal_draw_through` for the identity, `Exp` and
+//! `Softplus` bijectors; values and the gradients of a weighted sum with respect to every
+//! tracked input; a device without autodiff; a size large enough to be threaded, with
+//! bit-identical results for 1, 2 and 3 threads.
+//!
+//! # Tolerance
+//!
+//! Elementwise terms are within a few f32 ulps of `f64` (the kernels' `exp` and `ln` within 2
+//! and 1 ulp, one rounding per arithmetic step), so a row sum of `c` terms `t_j` is checked to
+//! `16 eps sum_j (1 + |t_j|)`, and a gradient (a sum of `n` contributions `a_i`, one per
+//! element, for a broadcast input) to `16 eps sum_i (1 + |a_i|)`. The composed ops are held to
+//! the same bounds against `f64`, so both are checked independently.
+
+mod common;
+
+use burn::tensor::{Device, Tensor};
+use common::*;
+use inferrs_distributions::{
+    Bernoulli, Bijector, Distribution, Normal, normal_draw_through, normal_draw_through_composed,
+};
+use rand::{Rng as _, SeedableRng};
+
+const EPS: f64 = f32::EPSILON as f64;
+const TOL: f64 = 16.0 * EPS;
+
+fn rng(seed: u64) -> rand::rngs::StdRng {
+    rand::rngs::StdRng::seed_from_u64(seed)
+}
+
+/// f32-representable uniforms in `[lo, hi)`.
+fn uniform(n: usize, lo: f64, hi: f64, seed: u64) -> Vec<f64> {
+    let mut r = rng(seed);
+    (0..n)
+        .map(|_| r.random_range(lo..hi) as f32 as f64)
+        .collect()
+}
+
+/// `got` within `TOL * bound` of `want`, entry by entry.
+fn within(got: &[f64], want: &[f64], bound: &[f64], what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths");
+    for (i, ((g, w), b)) in got.iter().zip(want).zip(bound).enumerate() {
+        assert!(
+            (g - w).abs() <= TOL * b || (g == w),
+            "{what}[{i}]: {g} vs {w} (bound {})",
+            TOL * b
+        );
+    }
+}
+
+/// Index of element `(i, j)` of a `[rows, cols]` broadcast input of shape `shape`.
+fn at(shape: [usize; 2], i: usize, j: usize) -> usize {
+    (if shape[0] == 1 { 0 } else { i }) * shape[1] + if shape[1] == 1 { 0 } else { j }
+}
+
+/// One Normal case: value `[rows, cols]`, loc and scale of the given shapes (each 1 or the
+/// value's), all tracked; the row weights `w` make `sum(w * log p)` the objective.
+struct NormalCase {
+    rows: usize,
+    cols: usize,
+    loc: [usize; 2],
+    scale: [usize; 2],
+    seed: u64,
+}
+
+struct Evaluated {
+    log_prob: Vec<f64>,
+    grads: Vec<Vec<f64>>,
+}
+
+impl NormalCase {
+    fn inputs(&self) -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) {
+        let n = self.rows * self.cols;
+        let x = uniform(n, -8.0, 8.0, self.seed);
+        let m = uniform(self.loc[0] * self.loc[1], -3.0, 3.0, self.seed + 1);
+        let s = uniform(self.scale[0] * self.scale[1], 0.05, 4.0, self.seed + 2);
+        let w = uniform(self.rows, 0.5, 2.0, self.seed + 3);
+        (x, m, s, w)
+    }
+
+    fn run(&self, fused: bool) -> Evaluated {
+        let d = ad();
+        let (x, m, s, w) = self.inputs();
+        let xt = t2(&x, self.rows, self.cols, &d).require_grad();
+        let mt = t2(&m, self.loc[0], self.loc[1], &d).require_grad();
+        let st = t2(&s, self.scale[0], self.scale[1], &d).require_grad();
+        let q = Normal::new(mt.clone(), st.clone()).unwrap();
+        let lp = if fused {
+            q.log_prob(xt.clone())
+        } else {
+            q.log_prob_composed(xt.clone())
+        };
+        let weights = Tensor::<1>::from_floats(
+            w.iter().map(|&v| v as f32).collect::<Vec<_>>().as_slice(),
+            &d,
+        );
+        let g = (lp.clone() * weights).sum().backward();
+        Evaluated {
+            log_prob: to_vec(lp),
+            grads: vec![
+                to_vec(xt.grad(&g).unwrap()),
+                to_vec(mt.grad(&g).unwrap()),
+                to_vec(st.grad(&g).unwrap()),
+            ],
+        }
+    }
+
+    /// The f64 closed forms and their bounds.
+    fn exact(&self) -> (Evaluated, Evaluated) {
+        let (x, m, s, w) = self.inputs();
+        let (rows, cols) = (self.rows, self.cols);
+        let mut lp = vec![0.0; rows];
+        let mut lp_bound = vec![0.0; rows];
+        let mut grads = vec![
+            vec![0.0; rows * cols],
+            vec![0.0; m.len()],
+            vec![0.0; s.len()],
+        ];
+        let mut bounds = grads.clone();
+        for i in 0..rows {
+            for j in 0..cols {
+                let (mi, si) = (at(self.loc, i, j), at(self.scale, i, j));
+                let (xv, mv, sv) = (x[i * cols + j], m[mi], s[si]);
+                let t = normal_logpdf(xv, mv, sv);
+                lp[i] += t;
+                lp_bound[i] += 1.0 + t.abs();
+                let z = (xv - mv) / sv;
+                let parts = [-z / sv * w[i], z / sv * w[i], (z * z - 1.0) / sv * w[i]];
+                for (k, idx) in [i * cols + j, mi, si].into_iter().enumerate() {
+                    grads[k][idx] += parts[k];
+                    bounds[k][idx] += 1.0 + parts[k].abs();
+                }
+            }
+        }
+        (
+            Evaluated {
+                log_prob: lp,
+                grads,
+            },
+            Evaluated {
+                log_prob: lp_bound,
+                grads: bounds,
+            },
+        )
+    }
+
+    fn check(&self) {
+        let name = format!(
+            "Normal [{}, {}] loc {:?} scale {:?}",
+            self.rows, self.cols, self.loc, self.scale
+        );
+        let (want, bound) = self.exact();
+        for fused in [true, false] {
+            let got = self.run(fused);
+            let what = format!("{name} {}", if fused { "fused" } else { "composed" });
+            within(
+                &got.log_prob,
+                &want.log_prob,
+                &bound.log_prob,
+                &format!("{what} log p"),
+            );
+            for (k, input) in ["value", "loc", "scale"].iter().enumerate() {
+                within(
+                    &got.grads[k],
+                    &want.grads[k],
+                    &bound.grads[k],
+                    &format!("{what} d/d{input}"),
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn normal_log_prob_matches_the_closed_form_for_every_broadcast() {
+    let (r, c) = (37, 5);
+    let shapes = [[r, c], [1, c], [r, 1], [1, 1]];
+    let mut seed = 10;
+    for loc in shapes {
+        for scale in shapes {
+            NormalCase {
+                rows: r,
+                cols: c,
+                loc,
+                scale,
+                seed,
+            }
+            .check();
+            seed += 10;
+        }
+    }
+    // One column, one row, and a size that is threaded (2 * 2^15 elements and more).
+    for (rows, cols) in [(1000, 1), (1, 9), (5000, 20)] {
+        NormalCase {
+            rows,
+            cols,
+            loc: [1, cols],
+            scale: [rows, cols],
+            seed,
+        }
+        .check();
+        seed += 10;
+    }
+}
+
+#[test]
+fn normal_log_prob_of_constants_and_strided_views() {
+    let d = ad();
+    let (rows, cols) = (50, 3);
+    let x = uniform(rows * 3 * cols, -5.0, 5.0, 1);
+    for (loc, scale) in [(0.5, 2.0), (-1.0, 0.3)] {
+        let wide = t2(&x, rows, 3 * cols, &d).require_grad();
+        let value = wide.clone().narrow(1, cols, cols);
+        let q = Normal::new(loc, scale).unwrap();
+        let lp = q.log_prob(value.clone());
+        let g = lp.clone().sum().backward();
+        let got_lp = to_vec(lp);
+        let got_g = to_vec(wide.grad(&g).unwrap());
+        for i in 0..rows {
+            let mut want = 0.0;
+            let mut bound = 0.0;
+            for j in 0..cols {
+                let xv = x[i * 3 * cols + cols + j];
+                let t = normal_logpdf(xv, loc, scale);
+                want += t;
+                bound += 1.0 + t.abs();
+                let dg = -(xv - loc) / (scale * scale);
+                let gi = got_g[i * 3 * cols + cols + j];
+                assert!(
+                    (gi - dg).abs() <= TOL * (1.0 + dg.abs()),
+                    "d/dx {gi} vs {dg}"
+                );
+                assert_eq!(got_g[i * 3 * cols + j], 0.0, "outside the view");
+            }
+            assert!(
+                (got_lp[i] - want).abs() <= TOL * bound,
+                "{} vs {want}",
+                got_lp[i]
+            );
+        }
+    }
+    // On a device without autodiff.
+    let cpu = cpu();
+    let v = t2(&x[..rows * cols], rows, cols, &cpu);
+    let s = t2(&uniform(cols, 0.5, 2.0, 2), 1, cols, &cpu);
+    let q = Normal::new(0.25, s).unwrap();
+    let fused = to_vec(q.log_prob(v.clone()));
+    let composed = to_vec(q.log_prob_composed(v));
+    within(
+        &fused,
+        &composed,
+        &vec![cols as f64 * 20.0; rows],
+        "no autodiff",
+    );
+}
+
+/// The Bernoulli log mass on logits `[rows, cols]` (or `[1, cols]`), fused and composed,
+/// against `x ln sigmoid(l) + (1 - x) ln sigmoid(-l)` and `d/dl = w (x - sigmoid(l))`.
+#[test]
+fn bernoulli_logits_log_prob_matches_the_closed_form() {
+    let d = ad();
+    for (rows, cols, shared, seed) in [(400, 3, false, 1), (400, 3, true, 2), (70_000, 1, false, 3)]
+    {
+        let lrows = if shared { 1 } else { rows };
+        let mut logits = uniform(lrows * cols, -30.0, 30.0, seed);
+        let specials = [-100.0, -20.5, -1e-3, 0.0, 1e-3, 20.5, 100.0];
+        let k = specials.len().min(logits.len());
+        logits[..k].copy_from_slice(&specials[..k]);
+        let mut r = rng(seed + 7);
+        let x: Vec<f64> = (0..rows * cols)
+            .map(|_| f64::from(u8::from(r.random::<bool>())))
+            .collect();
+        let w = uniform(rows, 0.5, 2.0, seed + 8);
+        let log_sigmoid = |l: f64| {
+            if l > 0.0 {
+                -(-l).exp().ln_1p()
+            } else {
+                l - l.exp().ln_1p()
+            }
+        };
+        let mut want = vec![0.0; rows];
+        let mut bound = vec![0.0; rows];
+        let mut want_g = vec![0.0; logits.len()];
+        let mut bound_g = vec![0.0; logits.len()];
+        for i in 0..rows {
+            for j in 0..cols {
+                let li = at([lrows, cols], i, j);
+                let (l, xv) = (logits[li], x[i * cols + j]);
+                let t = xv * log_sigmoid(l) + (1.0 - xv) * log_sigmoid(-l);
+                want[i] += t;
+                bound[i] += 1.0 + t.abs();
+                let g = w[i] * (xv - 1.0 / (1.0 + (-l).exp()));
+                want_g[li] += g;
+                bound_g[li] += 1.0 + g.abs();
+            }
+        }
+        for fused in [true, false] {
+            let lt = t2(&logits, lrows, cols, &d).require_grad();
+            let q = Bernoulli::new(lt.clone()).unwrap();
+            let xt = t2(&x, rows, cols, &d);
+            let lp = if fused {
+                q.log_prob(xt)
+            } else {
+                q.log_prob_composed(xt)
+            };
+            let weights = t2(&w, rows, 1, &d).reshape([rows]);
+            let g = (lp.clone() * weights).sum().backward();
+            let what = format!("Bernoulli [{rows}, {cols}] shared {shared} fused {fused}");
+            within(&to_vec(lp), &want, &bound, &format!("{what} log p"));
+            within(
+                &to_vec(lt.grad(&g).unwrap()),
+                &want_g,
+                &bound_g,
+                &format!("{what} d/dl"),
+            );
+        }
+    }
+    // A value other than 0 or 1 has log mass -inf, as composed.
+    let q = Bernoulli::new(t2(&[0.3, -2.0], 1, 2, &d)).unwrap();
+    let lp = to_vec(q.log_prob(t2(&[1.0, 0.5, 0.0, 1.0], 2, 2, &d)));
+    assert_eq!(lp[0], f64::NEG_INFINITY);
+    assert!(lp[1].is_finite());
+}
+
+/// `(T(u), ln |T'(u)|, T'(u), d/du ln |T'(u)|)` in f64.
+fn bijector_f64(b: &Bijector, u: f64) -> (f64, f64, f64, f64) {
+    let sig = |v: f64| 1.0 / (1.0 + (-v).exp());
+    match b {
+        Bijector::Identity => (u, 0.0, 1.0, 0.0),
+        Bijector::Exp => (u.exp(), u, u.exp(), 1.0),
+        Bijector::Softplus => {
+            let sp = if u > 20.0 { u } else { u.exp().ln_1p() };
+            let log_sig = if u > 0.0 {
+                -(-u).exp().ln_1p()
+            } else {
+                u - u.exp().ln_1p()
+            };
+            (sp, log_sig, sig(u), sig(-u))
+        }
+        Bijector::Sigmoid => {
+            let ls = |v: f64| {
+                if v > 0.0 {
+                    -(-v).exp().ln_1p()
+                } else {
+                    v - v.exp().ln_1p()
+                }
+            };
+            (sig(u), ls(u) + ls(-u), sig(u) * sig(-u), sig(-u) - sig(u))
+        }
+        _ => unreachable!(),
+    }
+}
+
+/// The guide draw through each bijector, fused and composed, against the closed forms: the
+/// value `T(m + s e)`, `log q = sum(-e^2/2 - ln s - ln sqrt(2 pi) - ln |T'(u)|)`, and the
+/// gradients of `sum(a * x) + sum(w * log q)` with respect to `m` and `s`.
+#[test]
+fn normal_draw_through_matches_the_closed_form() {
+    let d = ad();
+    for (b, seed) in [
+        (Bijector::Identity, 1),
+        (Bijector::Exp, 2),
+        (Bijector::Softplus, 3),
+        (Bijector::Sigmoid, 4),
+    ] {
+        for (rows, cols) in [(60, 4), (1, 1), (17_000, 4)] {
+            let n = rows * cols;
+            let m = uniform(n, -4.0, 4.0, seed);
+            let s = uniform(n, 0.05, 2.0, seed + 1);
+            let e = uniform(n, -3.0, 3.0, seed + 2);
+            let a = uniform(n, -1.0, 1.0, seed + 3);
+            let w = uniform(rows, 0.5, 2.0, seed + 4);
+            let mut want = (vec![0.0; n], vec![0.0; rows], vec![0.0; n], vec![0.0; n]);
+            let mut bound = (vec![0.0; n], vec![0.0; rows], vec![0.0; n], vec![0.0; n]);
+            for i in 0..rows {
+                for j in 0..cols {
+                    let k = i * cols + j;
+                    let u = m[k] + s[k] * e[k];
+                    let (x, log_jac, dx, g) = bijector_f64(&b, u);
+                    let lq = -0.5 * e[k] * e[k] - s[k].ln() - HALF_LN_2PI - log_jac;
+                    want.0[k] = x;
+                    bound.0[k] = 1.0 + x.abs() + dx.abs() * (m[k].abs() + (s[k] * e[k]).abs());
+                    want.1[i] += lq;
+                    bound.1[i] += 1.0 + lq.abs() + g.abs() * (m[k].abs() + (s[k] * e[k]).abs());
+                    // Pathwise: d/dm = a T'(u) - w g(u); d/ds = a T'(u) e - w (1/s + g(u) e).
+                    let dm = a[k] * dx - w[i] * g;
+                    let ds = a[k] * dx * e[k] - w[i] * (1.0 / s[k] + g * e[k]);
+                    want.2[k] = dm;
+                    want.3[k] = ds;
+                    let spread = 1.0 + u.abs() + 1.0 / s[k];
+                    bound.2[k] = spread * (1.0 + dm.abs());
+                    bound.3[k] = spread * (1.0 + ds.abs()) * (1.0 + e[k].abs());
+                }
+            }
+            for fused in [true, false] {
+                let mt = t2(&m, rows, cols, &d).require_grad();
+                let st = t2(&s, rows, cols, &d).require_grad();
+                let et = t2(&e, rows, cols, &d);
+                let (x, lq) = if fused {
+                    normal_draw_through(&b, &mt, &st, et)
+                } else {
+                    normal_draw_through_composed(&b, &mt, &st, et)
+                };
+                let obj = (x.clone() * t2(&a, rows, cols, &d)).sum()
+                    + (lq.clone() * t2(&w, rows, 1, &d).reshape([rows])).sum();
+                let g = obj.backward();
+                let what = format!("{b:?} [{rows}, {cols}] fused {fused}");
+                within(&to_vec(x), &want.0, &bound.0, &format!("{what} value"));
+                within(&to_vec(lq), &want.1, &bound.1, &format!("{what} log q"));
+                within(
+                    &to_vec(mt.grad(&g).unwrap()),
+                    &want.2,
+                    &bound.2,
+                    &format!("{what} d/dloc"),
+                );
+                within(
+                    &to_vec(st.grad(&g).unwrap()),
+                    &want.3,
+                    &bound.3,
+                    &format!("{what} d/dscale"),
+                );
+            }
+        }
+    }
+}
+
+/// The threaded kernels give the same bits for any number of threads.
+#[test]
+fn pointwise_kernels_are_bit_identical_across_thread_counts() {
+    let (rows, cols) = (9000, 10);
+    let n = rows * cols;
+    let x = uniform(n, -5.0, 5.0, 1);
+    let m = uniform(cols, -1.0, 1.0, 2);
+    let s = uniform(n, 0.1, 3.0, 3);
+    let run = || {
+        let d: Device = ad();
+        let mt = t2(&m, 1, cols, &d).require_grad();
+        let st = t2(&s, rows, cols, &d).require_grad();
+        let lp = Normal::new(mt.clone(), st.clone())
+            .unwrap()
+            .log_prob(t2(&x, rows, cols, &d));
+        let (draw, lq) = normal_draw_through(&Bijector::Softplus, &st, &st, t2(&x, rows, cols, &d));
+        let g = (lp.clone().sum() + draw.clone().sum() + lq.sum()).backward();
+        let bits = |v: Vec<f64>| v.into_iter().map(f64::to_bits).collect::<Vec<_>>();
+        (
+            bits(to_vec(lp)),
+            bits(to_vec(draw)),
+            bits(to_vec(mt.grad(&g).unwrap())),
+            bits(to_vec(st.grad(&g).unwrap())),
+        )
+    };
+    let pool = |k: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(k)
+            .build()
+            .unwrap()
+            .install(run)
+    };
+    let one = pool(1);
+    assert_eq!(one, pool(2));
+    assert_eq!(one, pool(3));
+}
