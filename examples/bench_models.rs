@@ -9,6 +9,10 @@
 //!   `softplus_with_floor`;
 //! * `logreg`: Bayesian logistic regression, `w ~ N(0, 1)^20`, `b ~ N(0, 1)`,
 //!   `y ~ Bernoulli(logits = x w + b)`, AutoNormal (N = 10^4 unless `--rows`);
+//! * `bnn`: a Bayesian network 1 -> 32 tanh -> 1 with every weight latent (`w1`, `b1`, `w2`
+//!   `[1, 32]`, `b2`, all `N(0, 1)`), `y ~ N(f(x), 0.1)`, AutoNormal (N = 500);
+//! * `pca`: probabilistic PCA (D = 4, K = 2), `w ~ N(0, 1)^{K D}`, `z ~ N(0, I_K)` per row,
+//!   `x ~ N(z W, 1)`, AutoNormal (N = 500);
 //! * `schools`: eight schools, non-centred, AutoNormal.
 //!
 //! ```text
@@ -136,6 +140,41 @@ fn logreg_data(n: usize) -> Result<Data, Error> {
         .with("y", &y)
 }
 
+/// The BNN's data (as the NumPyro script's): `x` in `[-5, -2]` and `[2, 5]`, `y = sin(x) +
+/// N(0, 0.1)`.
+fn bnn_data(n: usize) -> Result<Data, Error> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let x: Vec<f32> = (0..n)
+        .map(|i| if i % 2 == 0 { -5.0 } else { 2.0 } + 3.0 * rng.random::<f32>())
+        .collect();
+    let y: Vec<f32> = x
+        .iter()
+        .map(|&x| {
+            let e: f32 = rng.sample(StandardNormal);
+            x.sin() + 0.1 * e
+        })
+        .collect();
+    Data::new().with("x", &x)?.with("y", &y)
+}
+
+const PCA_D: usize = 4;
+const PCA_K: usize = 2;
+
+/// PCA's data: `x = z W + N(0, I)`, `z ~ N(0, I_2)`, `W` as `examples/pca.rs`' `TRUE_W`.
+fn pca_data(n: usize) -> Result<Data, Error> {
+    const W: [[f32; PCA_D]; PCA_K] = [[2.0, 1.0, -1.5, 0.5], [-1.0, 2.5, 0.5, 1.5]];
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    let mut x = Vec::with_capacity(n * PCA_D);
+    for _ in 0..n {
+        let z: [f32; PCA_K] = [rng.sample(StandardNormal), rng.sample(StandardNormal)];
+        for (w0, w1) in W[0].iter().zip(&W[1]) {
+            let e: f32 = rng.sample(StandardNormal);
+            x.push(z[0] * w0 + z[1] * w1 + e);
+        }
+    }
+    Data::new().with("x", Column::new("x", x, n, PCA_D)?)
+}
+
 /// The median of `reps` timed fits (after one warm-up), in ms per step.
 fn time(reps: usize, mut fit: impl FnMut() -> Result<FitReport, Error>) -> Result<f64, Error> {
     fit()?;
@@ -157,6 +196,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "mdn_user_fused",
         "mdn_mlp",
         "logreg",
+        "bnn",
+        "pca",
         "schools",
     ];
     let models: Vec<&str> = if opts.models == "all" {
@@ -210,6 +251,38 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     })?;
                     print(model, rows, ms);
                 }
+            }
+            "bnn" => {
+                const H: usize = 32;
+                let data = bnn_data(500)?;
+                let ms = time(opts.reps, || {
+                    let mut m = probmodel! {
+                        w1 ~ Normal(vec![0.0; H], 1.0);
+                        b1 ~ Normal(vec![0.0; H], 1.0);
+                        w2 ~ Normal(vec![0.0; H], 1.0);
+                        b2 ~ Normal(0.0, 1.0);
+                        datamodel {
+                            input x;
+                            y ~ Normal((fused_tanh(x.matmul(w1) + b1) * w2).sum_dim(1) + b2, 0.1);
+                        }
+                    };
+                    m.fit(&data, vi().guide(AutoNormal::default()))
+                })?;
+                print(model, 500, ms);
+            }
+            "pca" => {
+                let data = pca_data(500)?;
+                let ms = time(opts.reps, || {
+                    let mut m = probmodel! {
+                        w ~ Normal(vec![0.0; PCA_K * PCA_D], 1.0);
+                        datamodel {
+                            z ~ Normal(vec![0.0; PCA_K], 1.0);
+                            x ~ Normal(z.matmul(w.reshape([PCA_K, PCA_D])), 1.0);
+                        }
+                    };
+                    m.fit(&data, vi().guide(AutoNormal::default()))
+                })?;
+                print(model, 500, ms);
             }
             "schools" => {
                 let data = schools::data()?;

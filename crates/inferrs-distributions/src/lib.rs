@@ -135,6 +135,13 @@ pub trait Distribution: std::fmt::Debug + AsAny {
     /// respect to tensor parameters).
     fn has_rsample(&self) -> bool;
 
+    /// Whether every parameter is a host constant ([`Param::Scalar`] or [`Param::Vector`]),
+    /// so that the log density of a constant value is the same at every step of a fit (which
+    /// then computes it once). Families that do not say return `false` (scored every step).
+    fn constant_parameters(&self) -> bool {
+        false
+    }
+
     /// The set of values with positive density.
     fn support(&self) -> Support;
 

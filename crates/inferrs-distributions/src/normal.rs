@@ -186,6 +186,10 @@ impl Distribution for Normal {
         true
     }
 
+    fn constant_parameters(&self) -> bool {
+        self.loc.is_constant() && self.scale.is_constant()
+    }
+
     fn support(&self) -> Support {
         Support::Real
     }

@@ -8,18 +8,19 @@ use crate::fused::{DrawMap, normal_draw};
 use crate::math::gaussian_log_density;
 use crate::param::Param;
 
-/// A draw `x = T(u)`, `u = loc + scale eps`, from the Normal `N(loc, scale)` pushed through
-/// `bijector` (`T`), and its log density `log q(x) = log N(u; loc, scale) - ln |det T'(u)|`
-/// summed over each row.
+/// A draw `x = T(u)`, `u = loc + scale eps`, from the Normal `N(loc, scale)` with `scale =
+/// softplus(raw_scale)` (the automatic guides' parametrisation) pushed through `bijector`
+/// (`T`), and its log density `log q(x) = log N(u; loc, scale) - ln |det T'(u)|` summed over
+/// each row.
 ///
-/// Both are differentiable in `loc` and `scale` (the pathwise gradient; `eps` is the noise).
-/// On burn's `flex` backend and for the identity, `Exp` and `Softplus` bijectors this is two
-/// fused ops with analytic gradients (about a dozen composed ops otherwise, which is what
-/// other backends and bijectors run).
+/// Both are differentiable in `loc` and `raw_scale` (the pathwise gradient; `eps` is the
+/// noise). On burn's `flex` backend and for the identity, `Exp` and `Softplus` bijectors this
+/// is two fused ops with analytic gradients (about a dozen composed ops otherwise, which is
+/// what other backends and bijectors run).
 ///
 /// # Shapes
 ///
-/// * `loc`, `scale`, `eps`: `[rows, cols]` (`cols` unconstrained columns)
+/// * `loc`, `raw_scale`, `eps`: `[rows, cols]` (`cols` unconstrained columns)
 /// * returns: `x` `[rows, T's constrained columns]` and `log q` `[rows]`
 ///
 /// # Panics
@@ -28,14 +29,14 @@ use crate::param::Param;
 pub fn normal_draw_through(
     bijector: &Bijector,
     loc: &Tensor<2>,
-    scale: &Tensor<2>,
+    raw_scale: &Tensor<2>,
     eps: Tensor<2>,
 ) -> (Tensor<2>, Tensor<1>) {
     assert!(
-        loc.dims() == scale.dims() && loc.dims() == eps.dims(),
-        "normal_draw_through: loc {:?}, scale {:?} and eps {:?} must have one shape",
+        loc.dims() == raw_scale.dims() && loc.dims() == eps.dims(),
+        "normal_draw_through: loc {:?}, raw_scale {:?} and eps {:?} must have one shape",
         loc.dims(),
-        scale.dims(),
+        raw_scale.dims(),
         eps.dims()
     );
     let map = match bijector {
@@ -45,11 +46,11 @@ pub fn normal_draw_through(
         _ => None,
     };
     if let Some(map) = map
-        && let Some(out) = normal_draw(loc, scale, &eps, map)
+        && let Some(out) = normal_draw(loc, raw_scale, &eps, map)
     {
         return out;
     }
-    normal_draw_through_composed(bijector, loc, scale, eps)
+    normal_draw_through_composed(bijector, loc, raw_scale, eps)
 }
 
 /// [`normal_draw_through`] in composed burn ops: the reference the fused ops are tested
@@ -57,14 +58,15 @@ pub fn normal_draw_through(
 pub fn normal_draw_through_composed(
     bijector: &Bijector,
     loc: &Tensor<2>,
-    scale: &Tensor<2>,
+    raw_scale: &Tensor<2>,
     eps: Tensor<2>,
 ) -> (Tensor<2>, Tensor<1>) {
+    let scale = burn::tensor::activation::softplus(raw_scale.clone(), 1.0);
     let u = eps * scale.clone() + loc.clone();
     let log_q = gaussian_log_density(
         u.clone(),
         &Param::Tensor(loc.clone()),
-        &Param::Tensor(scale.clone()),
+        &Param::Tensor(scale),
     )
     .sum_dim(1)
     .squeeze_dim::<1>(1);

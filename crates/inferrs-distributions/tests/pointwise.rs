@@ -1,7 +1,7 @@
 //! The fused pointwise kernels (one autodiff node each on flex) against their composed burn
 //! ops and against `f64` closed forms: `Normal::log_prob` (every parameter shape that
 //! broadcasts, constants, strided views), `Bernoulli::log_prob` on logits (values outside
-//! {0, 1} included) and the guide draw `normal_draw_through` for the identity, `Exp` and
+//! {0, 1} included), `StudentT::log_prob` for a constant `df`, and the guide draw `normal_draw_through` for the identity, `Exp` and
 //! `Softplus` bijectors; values and the gradients of a weighted sum with respect to every
 //! tracked input; a device without autodiff; a size large enough to be threaded, with
 //! bit-identical results for 1, 2 and 3 threads.
@@ -13,13 +13,16 @@
 //! `16 eps sum_j (1 + |t_j|)`, and a gradient (a sum of `n` contributions `a_i`, one per
 //! element, for a broadcast input) to `16 eps sum_i (1 + |a_i|)`. The composed ops are held to
 //! the same bounds against `f64`, so both are checked independently.
+// The closed forms index several arrays by row and column, as the formulas read.
+#![allow(clippy::needless_range_loop)]
 
 mod common;
 
 use burn::tensor::{Device, Tensor};
 use common::*;
 use inferrs_distributions::{
-    Bernoulli, Bijector, Distribution, Normal, normal_draw_through, normal_draw_through_composed,
+    Bernoulli, Bijector, Distribution, Normal, StudentT, normal_draw_through,
+    normal_draw_through_composed,
 };
 use rand::{Rng as _, SeedableRng};
 
@@ -354,8 +357,9 @@ fn bijector_f64(b: &Bijector, u: f64) -> (f64, f64, f64, f64) {
 }
 
 /// The guide draw through each bijector, fused and composed, against the closed forms: the
-/// value `T(m + s e)`, `log q = sum(-e^2/2 - ln s - ln sqrt(2 pi) - ln |T'(u)|)`, and the
-/// gradients of `sum(a * x) + sum(w * log q)` with respect to `m` and `s`.
+/// value `T(m + s e)` with `s = softplus(r)`, `log q = sum(-e^2/2 - ln s - ln sqrt(2 pi) -
+/// ln |T'(u)|)`, and the gradients of `sum(a * x) + sum(w * log q)` with respect to `m` and the
+/// raw scale `r` (`ds/dr = sigmoid(r)`).
 #[test]
 fn normal_draw_through_matches_the_closed_form() {
     let d = ad();
@@ -368,7 +372,8 @@ fn normal_draw_through_matches_the_closed_form() {
         for (rows, cols) in [(60, 4), (1, 1), (17_000, 4)] {
             let n = rows * cols;
             let m = uniform(n, -4.0, 4.0, seed);
-            let s = uniform(n, 0.05, 2.0, seed + 1);
+            let r = uniform(n, -3.0, 2.0, seed + 1);
+            let s: Vec<f64> = r.iter().map(|&r| r.exp().ln_1p()).collect();
             let e = uniform(n, -3.0, 3.0, seed + 2);
             let a = uniform(n, -1.0, 1.0, seed + 3);
             let w = uniform(rows, 0.5, 2.0, seed + 4);
@@ -386,7 +391,8 @@ fn normal_draw_through_matches_the_closed_form() {
                     bound.1[i] += 1.0 + lq.abs() + g.abs() * (m[k].abs() + (s[k] * e[k]).abs());
                     // Pathwise: d/dm = a T'(u) - w g(u); d/ds = a T'(u) e - w (1/s + g(u) e).
                     let dm = a[k] * dx - w[i] * g;
-                    let ds = a[k] * dx * e[k] - w[i] * (1.0 / s[k] + g * e[k]);
+                    let sig_r = 1.0 / (1.0 + (-r[k]).exp());
+                    let ds = (a[k] * dx * e[k] - w[i] * (1.0 / s[k] + g * e[k])) * sig_r;
                     want.2[k] = dm;
                     want.3[k] = ds;
                     let spread = 1.0 + u.abs() + 1.0 / s[k];
@@ -396,7 +402,7 @@ fn normal_draw_through_matches_the_closed_form() {
             }
             for fused in [true, false] {
                 let mt = t2(&m, rows, cols, &d).require_grad();
-                let st = t2(&s, rows, cols, &d).require_grad();
+                let st = t2(&r, rows, cols, &d).require_grad();
                 let et = t2(&e, rows, cols, &d);
                 let (x, lq) = if fused {
                     normal_draw_through(&b, &mt, &st, et)
@@ -461,4 +467,76 @@ fn pointwise_kernels_are_bit_identical_across_thread_counts() {
     let one = pool(1);
     assert_eq!(one, pool(2));
     assert_eq!(one, pool(3));
+}
+
+/// Student's t with a constant `df` (fused) and its composed ops, against `f64`: `ln Γ` from
+/// statrs, `d/dx = -(df + 1) z / (s (df + z^2))`, `d/dm = -d/dx`, `d/ds = -1/s - z d/dx`.
+#[test]
+fn student_t_log_prob_matches_the_closed_form() {
+    use statrs::function::gamma::ln_gamma;
+    let d = ad();
+    let (rows, cols) = (300, 3);
+    for (df, seed) in [(1.0, 1), (3.5, 2), (30.0, 3), (1e4, 4)] {
+        let n = rows * cols;
+        let x = uniform(n, -20.0, 20.0, seed);
+        let m = uniform(cols, -2.0, 2.0, seed + 1);
+        let s = uniform(n, 0.1, 5.0, seed + 2);
+        let w = uniform(rows, 0.5, 2.0, seed + 3);
+        let norm = ln_gamma((df + 1.0) / 2.0)
+            - ln_gamma(df / 2.0)
+            - 0.5 * (df * std::f64::consts::PI).ln();
+        let mut want = (vec![0.0; rows], vec![0.0; n], vec![0.0; cols], vec![0.0; n]);
+        let mut bound = want.clone();
+        for i in 0..rows {
+            for j in 0..cols {
+                let k = i * cols + j;
+                let z = (x[k] - m[j]) / s[k];
+                let t = norm - s[k].ln() - 0.5 * (df + 1.0) * (z * z / df).ln_1p();
+                want.0[i] += t;
+                bound.0[i] += 1.0 + t.abs() + norm.abs();
+                let dx = -(df + 1.0) * z / (s[k] * (df + z * z)) * w[i];
+                let ds = (-1.0 / s[k] - z * dx / w[i]) * w[i];
+                want.1[k] = dx;
+                bound.1[k] = 1.0 + dx.abs();
+                want.2[j] -= dx;
+                bound.2[j] += 1.0 + dx.abs();
+                want.3[k] = ds;
+                bound.3[k] = 1.0 + ds.abs() + (z * dx).abs();
+            }
+        }
+        for fused in [true, false] {
+            let xt = t2(&x, rows, cols, &d).require_grad();
+            let mt = t2(&m, 1, cols, &d).require_grad();
+            let st = t2(&s, rows, cols, &d).require_grad();
+            let q = StudentT::new(df, mt.clone(), st.clone()).unwrap();
+            let lp = if fused {
+                q.log_prob(xt.clone())
+            } else {
+                q.log_prob_composed(xt.clone())
+            };
+            let g = (lp.clone() * t2(&w, rows, 1, &d).reshape([rows]))
+                .sum()
+                .backward();
+            let what = format!("StudentT df {df} fused {fused}");
+            within(&to_vec(lp), &want.0, &bound.0, &format!("{what} log p"));
+            within(
+                &to_vec(xt.grad(&g).unwrap()),
+                &want.1,
+                &bound.1,
+                &format!("{what} d/dx"),
+            );
+            within(
+                &to_vec(mt.grad(&g).unwrap()),
+                &want.2,
+                &bound.2,
+                &format!("{what} d/dloc"),
+            );
+            within(
+                &to_vec(st.grad(&g).unwrap()),
+                &want.3,
+                &bound.3,
+                &format!("{what} d/dscale"),
+            );
+        }
+    }
 }

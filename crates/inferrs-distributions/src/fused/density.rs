@@ -34,6 +34,40 @@ pub(crate) trait DensityKernel: Backend {
         value: FloatTensor<Self>,
         logits: FloatTensor<Self>,
     ) -> FloatTensor<Self>;
+
+    /// `log StudentT(value; df, loc, scale)` for a constant `df`; `norm` is its normalising
+    /// constant `lgamma((df + 1) / 2) - lgamma(df / 2) - ln(df pi) / 2`.
+    fn student_t_log_prob(
+        value: FloatTensor<Self>,
+        loc: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+        df: f32,
+        norm: f32,
+    ) -> FloatTensor<Self>;
+}
+
+/// `log t_df(x; m, s) = norm - ln s - (df + 1) / 2 ln(1 + z^2 / df)`, `z = (x - m) / s`, for a
+/// constant `df`.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct StudentTLogProb {
+    df: f32,
+    norm: f32,
+}
+
+impl Pointwise<3> for StudentTLogProb {
+    #[inline(always)]
+    fn eval(self, [x, m, s]: [f32; 3]) -> (f32, [f32; 3]) {
+        let z = (x - m) / s;
+        let q = z * z / self.df;
+        let u = 1.0 + q;
+        // ln(1 + q), exact where 1 + q rounds (as the softplus kernel's log1p).
+        let log1p = if u == 1.0 { q } else { ln(u) * (q / (u - 1.0)) };
+        let half = 0.5 * (self.df + 1.0);
+        let lp = self.norm - ln(s) - half * log1p;
+        // d lp / dz = -(df + 1) z / (df (1 + q)).
+        let dz = -2.0 * half * z / (self.df * u);
+        (lp, [dz / s, -dz / s, (-1.0 - dz * z) / s])
+    }
 }
 
 /// `log N(x; m, s) = -z^2 / 2 - ln s - ln(2 pi) / 2`, `z = (x - m) / s`.
@@ -72,6 +106,17 @@ impl Pointwise<2> for BernoulliLogitsLogProb {
 }
 
 impl DensityKernel for Flex {
+    fn student_t_log_prob(
+        value: FloatTensor<Self>,
+        loc: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+        df: f32,
+        norm: f32,
+    ) -> FloatTensor<Self> {
+        let f = StudentTLogProb { df, norm };
+        forward_flex(f, [&value, &loc, &scale], Output::Rows)
+    }
+
     fn normal_log_prob(
         value: FloatTensor<Self>,
         loc: FloatTensor<Self>,
@@ -89,6 +134,17 @@ impl DensityKernel for Flex {
 }
 
 impl<C: CheckpointStrategy> DensityKernel for Autodiff<Flex, C> {
+    fn student_t_log_prob(
+        value: FloatTensor<Self>,
+        loc: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+        df: f32,
+        norm: f32,
+    ) -> FloatTensor<Self> {
+        let f = StudentTLogProb { df, norm };
+        forward_autodiff::<C, _, 3>(f, [value, loc, scale], Output::Rows)
+    }
+
     fn normal_log_prob(
         value: FloatTensor<Self>,
         loc: FloatTensor<Self>,
@@ -140,6 +196,28 @@ pub(crate) fn bernoulli_logits_log_prob(
     let out = <Dispatch as DensityKernel>::bernoulli_logits_log_prob(
         value.clone().into_dispatch(),
         logits.clone().into_dispatch(),
+    );
+    Some(Tensor::from_dispatch(out))
+}
+
+/// The fused Student's t log density for a constant `df` (normalising constant `norm`) summed
+/// over each row, or `None` when it does not apply.
+pub(crate) fn student_t_log_prob(
+    value: &Tensor<2>,
+    loc: &Tensor<2>,
+    scale: &Tensor<2>,
+    df: f64,
+    norm: f64,
+) -> Option<Tensor<1>> {
+    if !all_fused(&[value, loc, scale]) {
+        return None;
+    }
+    let out = <Dispatch as DensityKernel>::student_t_log_prob(
+        value.clone().into_dispatch(),
+        loc.clone().into_dispatch(),
+        scale.clone().into_dispatch(),
+        df as f32,
+        norm as f32,
     );
     Some(Tensor::from_dispatch(out))
 }

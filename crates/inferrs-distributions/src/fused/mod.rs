@@ -118,6 +118,26 @@ pub(crate) fn bernoulli_logits_log_prob(
     }
 }
 
+/// The fused Student's t log density for a constant `df` summed over each row (`[rows]`), or
+/// `None` when it does not apply; `norm` is the log normalising constant.
+pub(crate) fn student_t_log_prob(
+    value: &Tensor<2>,
+    loc: &Tensor<2>,
+    scale: &Tensor<2>,
+    df: f64,
+    norm: f64,
+) -> Option<Tensor<1>> {
+    #[cfg(feature = "flex")]
+    {
+        density::student_t_log_prob(value, loc, scale, df, norm)
+    }
+    #[cfg(not(feature = "flex"))]
+    {
+        let _ = (value, loc, scale, df, norm);
+        None
+    }
+}
+
 /// The maps of a fused guide draw.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum DrawMap {
@@ -129,21 +149,21 @@ pub(crate) enum DrawMap {
     Softplus,
 }
 
-/// The fused draw `T(loc + scale eps)` (`[rows, cols]`) and its `log q` (`[rows]`), or `None`
-/// when it does not apply.
+/// The fused draw `T(loc + softplus(raw) eps)` (`[rows, cols]`) and its `log q` (`[rows]`), or
+/// `None` when it does not apply.
 pub(crate) fn normal_draw(
     loc: &Tensor<2>,
-    scale: &Tensor<2>,
+    raw: &Tensor<2>,
     eps: &Tensor<2>,
     map: DrawMap,
 ) -> Option<(Tensor<2>, Tensor<1>)> {
     #[cfg(feature = "flex")]
     {
-        reparam::normal_draw(loc, scale, eps, map)
+        reparam::normal_draw(loc, raw, eps, map)
     }
     #[cfg(not(feature = "flex"))]
     {
-        let _ = (loc, scale, eps, map);
+        let _ = (loc, raw, eps, map);
         None
     }
 }

@@ -131,30 +131,56 @@ fn expand_values(t: &FloatTensor<Flex>, [rows, cols]: [usize; 2]) -> Cow<'_, [f3
     Cow::Owned(out)
 }
 
-/// `out[e] = f(x[e])` and, when `parts` is given, `parts[k][e] = df/dx_k` over one chunk.
+/// `out[e] = f(x[e])` and, when `parts` is given, `parts[k][e] = df/dx_k` for the inputs `k`
+/// whose bit is set in `mask` (the others' slices are empty and never written).
 #[inline(always)]
 fn run_chunk<F: Pointwise<N>, const N: usize>(
     f: F,
     ins: [&[f32]; N],
     out: &mut [f32],
     parts: Option<[&mut [f32]; N]>,
+    mask: u32,
 ) {
     let len = out.len();
     let ins = ins.map(|s| &s[..len]);
-    match parts {
-        None => {
-            for (e, o) in out.iter_mut().enumerate() {
-                *o = f.value(std::array::from_fn(|k| ins[k][e]));
-            }
+    let Some(parts) = parts else {
+        for (e, o) in out.iter_mut().enumerate() {
+            *o = f.value(std::array::from_fn(|k| ins[k][e]));
         }
-        Some(parts) => {
-            let parts = parts.map(|p| &mut p[..len]);
-            for (e, o) in out.iter_mut().enumerate() {
-                let (v, p) = f.eval(std::array::from_fn(|k| ins[k][e]));
-                *o = v;
-                for k in 0..N {
-                    parts[k][e] = p[k];
-                }
+        return;
+    };
+    // One loop per set of tracked inputs, the set a constant: no stores of partials nobody
+    // asked for, and no branch in the loop.
+    match mask {
+        1 => masked::<F, N, 1>(f, ins, out, parts),
+        2 => masked::<F, N, 2>(f, ins, out, parts),
+        3 => masked::<F, N, 3>(f, ins, out, parts),
+        4 => masked::<F, N, 4>(f, ins, out, parts),
+        5 => masked::<F, N, 5>(f, ins, out, parts),
+        6 => masked::<F, N, 6>(f, ins, out, parts),
+        _ => masked::<F, N, 7>(f, ins, out, parts),
+    }
+}
+
+#[inline(always)]
+fn masked<F: Pointwise<N>, const N: usize, const MASK: u32>(
+    f: F,
+    ins: [&[f32]; N],
+    out: &mut [f32],
+    parts: [&mut [f32]; N],
+) {
+    let len = out.len();
+    let parts = parts.map(|p| {
+        let n = p.len().min(len);
+        &mut p[..n]
+    });
+
+    for (e, o) in out.iter_mut().enumerate() {
+        let (v, p) = f.eval(std::array::from_fn(|k| ins[k][e]));
+        *o = v;
+        for k in 0..N {
+            if MASK & (1 << k) != 0 {
+                parts[k][e] = p[k];
             }
         }
     }
@@ -162,36 +188,41 @@ fn run_chunk<F: Pointwise<N>, const N: usize>(
 
 /// Runs `f` over the broadcast inputs: the output (`[rows]` or `[rows, cols]`) and, for each
 /// input `k` with `tracked[k]`, its partial derivatives.
+///
+/// # Panics
+/// With more than 3 inputs (no kernel has more).
 fn evaluate<F: Pointwise<N>, const N: usize>(
     f: F,
     inputs: [&FloatTensor<Flex>; N],
     tracked: Option<[bool; N]>,
     output: Output,
 ) -> (FloatTensor<Flex>, Partials<N>) {
+    assert!(N <= 3, "pointwise kernels take at most 3 inputs");
     let shapes = inputs.map(dims2);
     let [rows, cols] = broadcast(&shapes);
     let values: [Cow<'_, [f32]>; N] =
         std::array::from_fn(|k| expand_values(inputs[k], [rows, cols]));
     let len = rows * cols;
     let mut out = vec![0.0f32; len];
-    let mut partials: [Option<Vec<f32>>; N] = match tracked {
-        Some(t) if t.iter().any(|&b| b) => std::array::from_fn(|_| Some(vec![0.0f32; len])),
-        _ => std::array::from_fn(|_| None),
-    };
-    let with_parts = partials[0].is_some();
+    let tracked = tracked.unwrap_or([false; N]);
+    let mask = (0..N)
+        .filter(|&k| tracked[k])
+        .map(|k| 1u32 << k)
+        .sum::<u32>();
+    let mut partials: [Option<Vec<f32>>; N] =
+        std::array::from_fn(|k| tracked[k].then(|| vec![0.0f32; len]));
+    let with_parts = mask != 0;
     let ins: [&[f32]; N] = std::array::from_fn(|k| &values[k][..]);
-    let chunk = if cols == 0 {
-        len.max(1)
-    } else {
-        (BLOCK / cols).max(1) * cols
-    };
+    let chunk = BLOCK
+        .checked_div(cols)
+        .map_or(len.max(1), |rows_per| rows_per.max(1) * cols);
     if len < 2 * BLOCK {
         let parts = with_parts.then(|| {
             partials
                 .each_mut()
-                .map(|p| p.as_deref_mut().expect("every partial is allocated"))
+                .map(|p| p.as_deref_mut().unwrap_or(&mut []))
         });
-        pulp::Arch::new().dispatch(|| run_chunk(f, ins, &mut out, parts));
+        pulp::Arch::new().dispatch(|| run_chunk(f, ins, &mut out, parts, mask));
     } else {
         type Work<'a, const N: usize> = (usize, &'a mut [f32], Option<[&'a mut [f32]; N]>);
         let mut iters = partials
@@ -202,10 +233,9 @@ fn evaluate<F: Pointwise<N>, const N: usize>(
             .enumerate()
             .map(|(b, o)| {
                 let parts = with_parts.then(|| {
-                    iters.each_mut().map(|it| {
-                        it.as_mut()
-                            .and_then(Iterator::next)
-                            .expect("as many partial chunks as output chunks")
+                    iters.each_mut().map(|it| match it {
+                        Some(it) => it.next().unwrap_or(&mut []),
+                        None => &mut [],
                     })
                 });
                 (b * chunk, o, parts)
@@ -213,15 +243,8 @@ fn evaluate<F: Pointwise<N>, const N: usize>(
             .collect();
         work.into_par_iter().for_each(|(start, o, parts)| {
             let ins = ins.map(|s| &s[start..start + o.len()]);
-            pulp::Arch::new().dispatch(|| run_chunk(f, ins, o, parts));
+            pulp::Arch::new().dispatch(|| run_chunk(f, ins, o, parts, mask));
         });
-    }
-    if let Some(t) = tracked {
-        for (p, tracked) in partials.iter_mut().zip(t) {
-            if !tracked {
-                *p = None;
-            }
-        }
     }
     let result = match output {
         Output::Elements => flex_tensor(out, [rows, cols]),
@@ -325,6 +348,7 @@ fn reduce(
     if shape == [rows, cols] {
         match output {
             Output::Elements => partial.iter_mut().zip(g).for_each(|(p, g)| *p *= g),
+            Output::Rows if cols == 1 => partial.iter_mut().zip(g).for_each(|(p, g)| *p *= g),
             Output::Rows => partial
                 .chunks_exact_mut(cols)
                 .zip(g)

@@ -4,13 +4,15 @@
 //! of the draw, the log-det-Jacobian, the row sums); here they are two, with analytic
 //! partials ([`Pointwise`]). `tests/pointwise.rs` checks both against the composed ops.
 //!
-//! With `u = loc + scale eps` and `x = T(u)`:
+//! With `scale = softplus(raw)` (the automatic guides' parametrisation), `u = loc + scale eps`
+//! and `x = T(u)`:
 //! * the value is `T(u)`, with `dx/dloc = T'(u)` and `dx/dscale = T'(u) eps`;
 //! * `log q(x) = log N(u; loc, scale) - ln |T'(u)| = -eps^2 / 2 - ln scale - ln(2 pi) / 2 -
 //!   ln |T'(u)|`, summed over each row. Its total derivative with `eps` held fixed (the
 //!   pathwise gradient) is `-g(u)` with respect to `loc` and `-1 / scale - g(u) eps` with
 //!   respect to `scale`, `g = d/du ln |T'(u)|`: the `(u - loc) / scale` of the composed
-//!   density is `eps` itself, so its own dependence on `loc` and `scale` cancels exactly.
+//!   density is `eps` itself, so its own dependence on `loc` and `scale` cancels exactly;
+//! * both times `dscale/draw = sigmoid(raw)` with respect to the raw scale.
 
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::tensor::FloatTensor;
@@ -43,14 +45,14 @@ impl DrawMap {
     }
 }
 
-/// The fused guide draw as a burn backend extension. `loc`, `scale` and `eps` are `[rows or 1,
-/// cols or 1]` (broadcast); `map` is a [`DrawMap`] code.
+/// The fused guide draw as a burn backend extension. `loc`, `raw` (the scale before its
+/// softplus) and `eps` are `[rows or 1, cols or 1]` (broadcast); `map` is a [`DrawMap`] code.
 #[backend_extension(Flex, Autodiff)]
 pub(crate) trait ReparamKernel: Backend {
-    /// `T(loc + scale eps)`, `[rows, cols]`.
+    /// `T(loc + softplus(raw) eps)`, `[rows, cols]`.
     fn normal_draw(
         loc: FloatTensor<Self>,
-        scale: FloatTensor<Self>,
+        raw: FloatTensor<Self>,
         eps: FloatTensor<Self>,
         map: u32,
     ) -> FloatTensor<Self>;
@@ -58,19 +60,20 @@ pub(crate) trait ReparamKernel: Backend {
     /// `log q` of that draw, summed over each row, `[rows]`.
     fn normal_draw_log_q(
         loc: FloatTensor<Self>,
-        scale: FloatTensor<Self>,
+        raw: FloatTensor<Self>,
         eps: FloatTensor<Self>,
         map: u32,
     ) -> FloatTensor<Self>;
 }
 
-/// `x = T(loc + scale eps)` and its partials.
+/// `x = T(loc + softplus(raw) eps)` and its partials.
 #[derive(Clone, Copy, Debug)]
 struct Draw(DrawMap);
 
 impl Pointwise<3> for Draw {
     #[inline(always)]
-    fn eval(self, [m, s, e]: [f32; 3]) -> (f32, [f32; 3]) {
+    fn eval(self, [m, r, e]: [f32; 3]) -> (f32, [f32; 3]) {
+        let (s, ds) = softplus_and_sigmoid(r, SOFTPLUS_THRESHOLD);
         let u = m + s * e;
         let (x, dx) = match self.0 {
             DrawMap::Identity => (u, 1.0),
@@ -87,7 +90,7 @@ impl Pointwise<3> for Draw {
             _ if x < f32::MIN_POSITIVE => (f32::MIN_POSITIVE, 0.0),
             _ => (x, dx),
         };
-        (x, [dx, dx * e, dx * s])
+        (x, [dx, dx * e * ds, dx * s])
     }
 }
 
@@ -97,7 +100,8 @@ struct DrawLogQ(DrawMap);
 
 impl Pointwise<3> for DrawLogQ {
     #[inline(always)]
-    fn eval(self, [m, s, e]: [f32; 3]) -> (f32, [f32; 3]) {
+    fn eval(self, [m, r, e]: [f32; 3]) -> (f32, [f32; 3]) {
+        let (s, ds) = softplus_and_sigmoid(r, SOFTPLUS_THRESHOLD);
         let u = m + s * e;
         // ln |T'(u)| and its derivative g(u).
         let (log_jac, g) = match self.0 {
@@ -110,63 +114,63 @@ impl Pointwise<3> for DrawLogQ {
             }
         };
         let lq = -0.5 * (e * e) - ln(s) - HALF_LN_2PI - log_jac;
-        (lq, [-g, -1.0 / s - g * e, -e - g * s])
+        (lq, [-g, (-1.0 / s - g * e) * ds, -e - g * s])
     }
 }
 
 impl ReparamKernel for Flex {
     fn normal_draw(
         loc: FloatTensor<Self>,
-        scale: FloatTensor<Self>,
+        raw: FloatTensor<Self>,
         eps: FloatTensor<Self>,
         map: u32,
     ) -> FloatTensor<Self> {
         let f = Draw(DrawMap::from_code(map));
-        forward_flex(f, [&loc, &scale, &eps], Output::Elements)
+        forward_flex(f, [&loc, &raw, &eps], Output::Elements)
     }
 
     fn normal_draw_log_q(
         loc: FloatTensor<Self>,
-        scale: FloatTensor<Self>,
+        raw: FloatTensor<Self>,
         eps: FloatTensor<Self>,
         map: u32,
     ) -> FloatTensor<Self> {
         let f = DrawLogQ(DrawMap::from_code(map));
-        forward_flex(f, [&loc, &scale, &eps], Output::Rows)
+        forward_flex(f, [&loc, &raw, &eps], Output::Rows)
     }
 }
 
 impl<C: CheckpointStrategy> ReparamKernel for Autodiff<Flex, C> {
     fn normal_draw(
         loc: FloatTensor<Self>,
-        scale: FloatTensor<Self>,
+        raw: FloatTensor<Self>,
         eps: FloatTensor<Self>,
         map: u32,
     ) -> FloatTensor<Self> {
         let f = Draw(DrawMap::from_code(map));
-        forward_autodiff::<C, _, 3>(f, [loc, scale, eps], Output::Elements)
+        forward_autodiff::<C, _, 3>(f, [loc, raw, eps], Output::Elements)
     }
 
     fn normal_draw_log_q(
         loc: FloatTensor<Self>,
-        scale: FloatTensor<Self>,
+        raw: FloatTensor<Self>,
         eps: FloatTensor<Self>,
         map: u32,
     ) -> FloatTensor<Self> {
         let f = DrawLogQ(DrawMap::from_code(map));
-        forward_autodiff::<C, _, 3>(f, [loc, scale, eps], Output::Rows)
+        forward_autodiff::<C, _, 3>(f, [loc, raw, eps], Output::Rows)
     }
 }
 
-/// The fused draw `T(loc + scale eps)` (`[rows, cols]`) and its `log q` (`[rows]`), or `None`
-/// when it does not apply (not every tensor `f32` on flex).
+/// The fused draw `T(loc + softplus(raw) eps)` (`[rows, cols]`) and its `log q` (`[rows]`), or
+/// `None` when it does not apply (not every tensor `f32` on flex).
 pub(crate) fn normal_draw(
     loc: &Tensor<2>,
-    scale: &Tensor<2>,
+    raw: &Tensor<2>,
     eps: &Tensor<2>,
     map: DrawMap,
 ) -> Option<(Tensor<2>, Tensor<1>)> {
-    if ![loc, scale, eps]
+    if ![loc, raw, eps]
         .iter()
         .all(|t| runs_fused(t.dtype(), &t.device()))
     {
@@ -175,7 +179,7 @@ pub(crate) fn normal_draw(
     let args = || {
         (
             loc.clone().into_dispatch(),
-            scale.clone().into_dispatch(),
+            raw.clone().into_dispatch(),
             eps.clone().into_dispatch(),
         )
     };

@@ -93,6 +93,21 @@ impl StudentT {
     pub fn scale(&self) -> &Param {
         &self.params.scale
     }
+
+    /// [`Distribution::log_prob`] in composed burn ops: the reference the fused kernel is
+    /// tested against, and the version used for a tensor `df` and on backends other than flex.
+    ///
+    /// # Shapes
+    ///
+    /// * `value`: `[rows, cols]`, broadcast with the parameters; returns `[rows]`.
+    pub fn log_prob_composed(&self, value: Tensor<2>) -> Tensor<1> {
+        let value = expand_value(NAME, value, self.rows, self.cols);
+        let z2 = self.params.standardize(value).square();
+        sum_event(sub_ln_param(
+            standard_log_density(&self.df, z2),
+            &self.params.scale,
+        ))
+    }
 }
 
 impl Distribution for StudentT {
@@ -104,13 +119,21 @@ impl Distribution for StudentT {
     /// evaluated as `g(df / 2) - ln(2 pi) / 2` with
     /// `g(b) = ln Gamma(b + 1/2) - ln Gamma(b) - ln(b) / 2` (on the host in `f64` for a
     /// constant `df`, with tensor ops for a tensor `df`).
+    /// On burn's `flex` backend with a constant `df`, one fused op (one autodiff node,
+    /// analytic gradients, `fused/density.rs`); otherwise [`StudentT::log_prob_composed`].
     fn log_prob(&self, value: Tensor<2>) -> Tensor<1> {
-        let value = expand_value(NAME, value, self.rows, self.cols);
-        let z2 = self.params.standardize(value).square();
-        sum_event(sub_ln_param(
-            standard_log_density(&self.df, z2),
-            &self.params.scale,
-        ))
+        let device = value.device();
+        if let Param::Scalar(df) = self.df
+            && crate::fused_kernels_available(&device)
+        {
+            let loc = self.params.loc.to_tensor(&device);
+            let scale = self.params.scale.to_tensor(&device);
+            let norm = lgamma_half_ratio(df / 2.0) - HALF_LN_2PI;
+            if let Some(lp) = crate::fused::student_t_log_prob(&value, &loc, &scale, df, norm) {
+                return lp;
+            }
+        }
+        self.log_prob_composed(value)
     }
 
     /// `loc + scale * t`, `t ~ t_df` drawn on the host (row-major). A tensor `df` is read
@@ -123,6 +146,10 @@ impl Distribution for StudentT {
 
     fn has_rsample(&self) -> bool {
         true
+    }
+
+    fn constant_parameters(&self) -> bool {
+        self.df.is_constant() && self.params.loc.is_constant() && self.params.scale.is_constant()
     }
 
     fn support(&self) -> Support {

@@ -49,6 +49,8 @@ pub struct AutoNormal {
     init: Init,
     sites: Vec<AutoSite>,
     params: Groups<LocScale>,
+    /// Whether draws carry their Normal ([`Guide::keep_distributions`]).
+    keep_dist: bool,
 }
 
 impl Default for AutoNormal {
@@ -58,6 +60,7 @@ impl Default for AutoNormal {
             init: Init::default(),
             sites: Vec::new(),
             params: Groups::default(),
+            keep_dist: true,
         }
     }
 }
@@ -150,18 +153,19 @@ impl Guide for AutoNormal {
             ) else {
                 continue;
             };
-            let scale = crate::parameter::softplus(raw);
             let eps = std_normal(loc.dims(), device, rng);
-            let (value, log_q) = normal_draw_through(&site.bijector, &loc, &scale, eps);
+            let (value, log_q) = normal_draw_through(&site.bijector, &loc, &raw, eps);
             // The Normal itself, for a closed-form KL against the prior, where the draw is
-            // not transformed.
+            // not transformed and the fit's ELBO asks for it.
             let dist = match site.bijector {
-                Bijector::Identity => Some(Box::new(Normal::new(loc, scale).map_err(|source| {
-                    Error::Distribution {
+                Bijector::Identity if self.keep_dist => {
+                    let scale = crate::parameter::softplus(raw);
+                    let q = Normal::new(loc, scale).map_err(|source| Error::Distribution {
                         variable: site.name.to_string(),
                         source,
-                    }
-                })?) as Box<dyn Distribution>),
+                    })?;
+                    Some(Box::new(q) as Box<dyn Distribution>)
+                }
                 _ => None,
             };
             trace.insert(
@@ -175,6 +179,10 @@ impl Guide for AutoNormal {
             );
         }
         Ok(trace)
+    }
+
+    fn keep_distributions(&mut self, keep: bool) {
+        self.keep_dist = keep;
     }
 
     fn parameters(&self) -> Option<Box<dyn DynModule>> {

@@ -63,7 +63,8 @@ pub struct GuideDraw {
     /// Draws that do not get a score-function gradient in the ELBO.
     pub reparameterized: bool,
     /// The guide's distribution of `value` when the value is a plain draw of it (no bijector
-    /// between them): the mean-field ELBO uses it for a closed-form KL divergence.
+    /// between them): the mean-field ELBO uses it for a closed-form KL divergence. Automatic
+    /// guides fill it when a fit's ELBO asks for it ([`Guide::keep_distributions`]).
     pub dist: Option<Box<dyn Distribution>>,
 }
 
@@ -137,6 +138,16 @@ pub trait Guide: Send + Sync {
         device: &Device,
     ) -> Result<(), Error> {
         self.prepare(latents, observed, rows, device)
+    }
+
+    /// Whether [`draw`](Guide::draw) must fill [`GuideDraw::dist`], which the closed-form KL of
+    /// [`TraceMeanFieldElbo`](crate::TraceMeanFieldElbo) reads. A fit sets it from its ELBO
+    /// ([`Elbo::closed_form_kl`](crate::infer::Elbo::closed_form_kl)) before its first
+    /// step; an automatic guide then builds those distributions only when asked (each costs
+    /// an autodiff node a site and step). The default ignores it (the guide always fills
+    /// `dist` where it can).
+    fn keep_distributions(&mut self, keep: bool) {
+        let _ = keep;
     }
 
     /// One draw of every latent variable the guide covers for the rows `rows`.

@@ -34,6 +34,14 @@ pub trait Elbo: std::fmt::Debug + Send {
     /// Particles per step (at least 1).
     fn particles(&self) -> usize;
 
+    /// Whether the estimator reads the guide's distributions ([`GuideDraw::dist`](
+    /// crate::guide::GuideDraw::dist)) for closed-form KLs: the fit then asks the guide to
+    /// build them ([`Guide::keep_distributions`](crate::guide::Guide::keep_distributions)).
+    /// The default is `false`.
+    fn closed_form_kl(&self) -> bool {
+        false
+    }
+
     /// The surrogate and the estimate from `particles` (as many as
     /// [`particles`](Elbo::particles)); `baseline` is a running mean of past estimates for
     /// the score-function terms of draws that are not reparameterised.
@@ -104,12 +112,19 @@ impl RenyiElbo {
 
 /// One particle's ELBO (`[1]`) and the sum of the `log q` of its draws that are not
 /// reparameterised (for the score-function term), with closed-form KLs when `analytic_kl`.
+///
+/// The per-row terms are gathered into two concatenations, the model's log densities and the
+/// guide's `log q` (with the closed-form KLs), each summed once: five autodiff nodes whatever
+/// the number of sites, where a sum per site and an addition per term cost two nodes a site
+/// (about 5 µs each, the dominant cost of a small model's step). The gradient of every term is
+/// the same (1 or -1 per row).
 pub(crate) fn particle_terms(
     particle: &Particle,
     analytic_kl: bool,
     device: &Device,
 ) -> Result<(Tensor<1>, Option<Tensor<1>>), Error> {
-    let mut terms: Vec<Tensor<1>> = Vec::new();
+    let mut added: Vec<Tensor<1>> = Vec::new();
+    let mut subtracted: Vec<Tensor<1>> = Vec::new();
     let mut closed_form: Vec<&str> = Vec::new();
     for site in &particle.model {
         if analytic_kl
@@ -124,11 +139,11 @@ pub(crate) fn particle_terms(
                 variable: site.name.to_string(),
                 detail: e.to_string(),
             })?;
-            terms.push(-site.scaled(kl).sum());
+            subtracted.push(site.scaled(kl));
             closed_form.push(site.name);
             continue;
         }
-        terms.push(site.log_prob().sum());
+        added.push(site.log_prob());
     }
     let mut score: Option<Tensor<1>> = None;
     for (name, d) in &particle.guide {
@@ -139,20 +154,27 @@ pub(crate) fn particle_terms(
         let log_q = match particle.model.get(name) {
             Some(site) => site.scaled(d.log_q.clone()),
             None => d.log_q.clone(),
-        }
-        .sum();
+        };
         if !d.reparameterized {
+            let total = log_q.clone().sum();
             score = Some(match score {
-                Some(s) => s + log_q.clone(),
-                None => log_q.clone(),
+                Some(s) => s + total,
+                None => total,
             });
         }
-        terms.push(-log_q);
+        subtracted.push(log_q);
     }
-    let elbo = terms
-        .into_iter()
-        .reduce(|a, b| a + b)
-        .unwrap_or_else(|| Tensor::zeros([1], device));
+    let total = |terms: Vec<Tensor<1>>| match terms.len() {
+        0 => None,
+        1 => terms.into_iter().next().map(Tensor::sum),
+        _ => Some(Tensor::cat(terms, 0).sum()),
+    };
+    let elbo = match (total(added), total(subtracted)) {
+        (Some(a), Some(b)) => a - b,
+        (Some(a), None) => a,
+        (None, Some(b)) => b.neg(),
+        (None, None) => Tensor::zeros([1], device),
+    };
     Ok((elbo, score))
 }
 
@@ -226,6 +248,10 @@ impl Elbo for TraceElbo {
 impl Elbo for TraceMeanFieldElbo {
     fn particles(&self) -> usize {
         self.particles
+    }
+
+    fn closed_form_kl(&self) -> bool {
+        true
     }
 
     fn estimate(

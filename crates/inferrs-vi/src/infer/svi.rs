@@ -233,8 +233,8 @@ impl Svi {
             total,
             &*elbo,
             None,
-            &device,
-            &mut rng,
+            (&device, &mut rng),
+            None,
         )?;
         Ok(-scalar(&estimate.value)?)
     }
@@ -271,6 +271,7 @@ impl Svi {
                     params.initialize_lazy(&inner, vi.get_seed() ^ 0x0A0D_E15E);
                 }
                 g.prepare(latents, &first_inner, first_rows, &inner)?;
+                g.keep_distributions(elbo.closed_form_kl());
             }
             (None, None) => {}
         }
@@ -316,6 +317,7 @@ impl Svi {
             .convergence()
             .map(|rule| ConvergenceCheck::new(rule, epochs));
         let mut converged = None;
+        let mut constants = ConstantSites::default();
         let outcome: Result<(), Error> = (|| {
             for epoch in 0..epochs {
                 let lr = vi.rate_at(epoch, !inits.is_empty());
@@ -323,7 +325,8 @@ impl Svi {
                 let mut run_batch = |observed: &Values,
                                      rows: Rows,
                                      state: &mut State<P>,
-                                     guide: &mut Option<&mut (dyn Guide + 'static)>|
+                                     guide: &mut Option<&mut (dyn Guide + 'static)>,
+                                     constants: Option<&mut ConstantSites>|
                  -> Result<f64, Error> {
                     if let Some(g) = guide.as_deref_mut() {
                         g.set_parameters(
@@ -341,8 +344,8 @@ impl Svi {
                         total,
                         &*elbo,
                         baseline,
-                        &device,
-                        &mut rng,
+                        (&device, &mut rng),
+                        constants,
                     )?;
                     let value = -scalar(&estimate.value)?;
                     if !value.is_finite() {
@@ -378,8 +381,13 @@ impl Svi {
                 };
                 match &full {
                     Some(observed) => {
-                        epoch_loss +=
-                            run_batch(observed, Rows::all(total), &mut state, &mut guide)?;
+                        epoch_loss += run_batch(
+                            observed,
+                            Rows::all(total),
+                            &mut state,
+                            &mut guide,
+                            Some(&mut constants),
+                        )?;
                     }
                     None => {
                         let m = batch_size.unwrap_or(total);
@@ -390,7 +398,7 @@ impl Svi {
                             }
                             let observed = batch.data.tensors(&device, &[]);
                             let rows = Rows::batch(&batch.indices, total, &device);
-                            epoch_loss += run_batch(&observed, rows, &mut state, &mut guide)?;
+                            epoch_loss += run_batch(&observed, rows, &mut state, &mut guide, None)?;
                         }
                     }
                 }
@@ -488,13 +496,13 @@ fn estimate_batch<P, F>(
     total: usize,
     elbo: &dyn Elbo,
     baseline: Option<f64>,
-    device: &Device,
-    rng: &mut Rng,
+    (device, rng): (&Device, &mut Rng),
+    constants: Option<&mut ConstantSites>,
 ) -> Result<super::elbo::Estimate, Error>
 where
     F: Fn(&P, &mut Ctx<'_>) -> Result<(), Error>,
 {
-    let particles = draw_particles(
+    let mut particles = draw_particles(
         f,
         params,
         guide,
@@ -503,7 +511,38 @@ where
         device,
         rng,
     )?;
+    if let Some(constants) = constants {
+        for particle in &mut particles {
+            constants.score(&mut particle.model);
+        }
+    }
     elbo.estimate(particles, baseline, device)
+}
+
+/// The log densities of a full-batch fit's constant sites, computed at its first step: an
+/// observed site whose parameters are host constants (`x ~ Normal(0, 10)` over a data column)
+/// has the same log density at every step and no gradient, so scoring it again (a pass over
+/// the column forward, and a node in the graph) is wasted. Only for full-batch fits, where
+/// every step sees the same rows.
+#[derive(Debug, Default)]
+pub(crate) struct ConstantSites {
+    scored: std::collections::HashMap<&'static str, Tensor<1>>,
+}
+
+impl ConstantSites {
+    /// Sets the stored log density of every constant site of `trace` (computing it the first
+    /// time).
+    fn score(&mut self, trace: &mut crate::runtime::Trace) {
+        for site in trace.iter_mut() {
+            if site.observed && !site.value.is_tracked() && site.dist.constant_parameters() {
+                let lp = self
+                    .scored
+                    .entry(site.name)
+                    .or_insert_with(|| site.dist.log_prob(site.value.clone()).detach());
+                site.scored = Some(lp.clone());
+            }
+        }
+    }
 }
 
 /// `k` particles: draws of `guide` (none without one) on `rows` of `observed` (of `total`

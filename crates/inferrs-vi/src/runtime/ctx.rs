@@ -188,6 +188,7 @@ impl<'a> Ctx<'a> {
                 local,
                 scale: verdict.scale,
                 mask: verdict.mask,
+                scored: None,
             });
         }
         Ok(value)

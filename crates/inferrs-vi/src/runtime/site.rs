@@ -28,6 +28,10 @@ pub struct Site {
     pub scale: f64,
     /// A `[rows]` mask of 0 and 1 multiplying its log-density row by row (the mask handler).
     pub mask: Option<Tensor<1>>,
+    /// Its log-density, `[rows]` unscaled, when it was computed before: a site whose value
+    /// and parameters are constants is scored once per full-batch fit
+    /// ([`Distribution::constant_parameters`]), not at every step.
+    pub scored: Option<Tensor<1>>,
 }
 
 impl Site {
@@ -36,7 +40,10 @@ impl Site {
     /// # Shapes
     /// Returns `[rows]`.
     pub fn log_prob(&self) -> Tensor<1> {
-        self.scaled(self.dist.log_prob(self.value.clone()))
+        match &self.scored {
+            Some(lp) => self.scaled(lp.clone()),
+            None => self.scaled(self.dist.log_prob(self.value.clone())),
+        }
     }
 
     /// `term` (a `[rows]` log-density of this site, or a KL) with the site's mask and scale.
@@ -79,6 +86,10 @@ impl Trace {
     /// The sites in visiting order.
     pub fn iter(&self) -> std::slice::Iter<'_, Site> {
         self.sites.iter()
+    }
+
+    pub(crate) fn iter_mut(&mut self) -> std::slice::IterMut<'_, Site> {
+        self.sites.iter_mut()
     }
 
     /// The site of `name`, if the run visited it (and no handler blocked it).
