@@ -132,8 +132,8 @@ fn expand_values(t: &FloatTensor<Flex>, [rows, cols]: [usize; 2]) -> Cow<'_, [f3
 }
 
 /// `out[e] = f(x[e])` and, when `parts` is given, `parts[k][e] = df/dx_k` for the inputs `k`
-/// whose bit is set in `mask` (the others' slices are empty and never written).
-#[inline(always)]
+/// whose bit is set in `mask` (the others' slices are empty and never written), compiled for
+/// the CPU's vector instructions.
 fn run_chunk<F: Pointwise<N>, const N: usize>(
     f: F,
     ins: [&[f32]; N],
@@ -141,46 +141,64 @@ fn run_chunk<F: Pointwise<N>, const N: usize>(
     parts: Option<[&mut [f32]; N]>,
     mask: u32,
 ) {
-    let len = out.len();
-    let ins = ins.map(|s| &s[..len]);
+    let arch = pulp::Arch::new();
     let Some(parts) = parts else {
-        for (e, o) in out.iter_mut().enumerate() {
-            *o = f.value(std::array::from_fn(|k| ins[k][e]));
-        }
-        return;
+        return arch.dispatch(Chunk::<F, N, 0> {
+            f,
+            ins,
+            out,
+            parts: None,
+        });
     };
     // One loop per set of tracked inputs, the set a constant: no stores of partials nobody
     // asked for, and no branch in the loop.
-    match mask {
-        1 => masked::<F, N, 1>(f, ins, out, parts),
-        2 => masked::<F, N, 2>(f, ins, out, parts),
-        3 => masked::<F, N, 3>(f, ins, out, parts),
-        4 => masked::<F, N, 4>(f, ins, out, parts),
-        5 => masked::<F, N, 5>(f, ins, out, parts),
-        6 => masked::<F, N, 6>(f, ins, out, parts),
-        _ => masked::<F, N, 7>(f, ins, out, parts),
+    macro_rules! masked {
+        ($($m:literal)*) => {
+            match mask {
+                $($m => arch.dispatch(Chunk::<F, N, $m> { f, ins, out, parts: Some(parts) }),)*
+                _ => arch.dispatch(Chunk::<F, N, 7> { f, ins, out, parts: Some(parts) }),
+            }
+        };
     }
+    masked!(1 2 3 4 5 6)
 }
 
-#[inline(always)]
-fn masked<F: Pointwise<N>, const N: usize, const MASK: u32>(
+/// One chunk of a pointwise pass (a struct rather than a closure: pulp inlines
+/// [`pulp::WithSimd::with_simd`] into the function it compiles for the CPU's instruction set,
+/// where a closure's body may be compiled separately for the baseline one, which happened to
+/// the first version of this loop).
+struct Chunk<'a, F, const N: usize, const MASK: u32> {
     f: F,
-    ins: [&[f32]; N],
-    out: &mut [f32],
-    parts: [&mut [f32]; N],
-) {
-    let len = out.len();
-    let parts = parts.map(|p| {
-        let n = p.len().min(len);
-        &mut p[..n]
-    });
+    ins: [&'a [f32]; N],
+    out: &'a mut [f32],
+    parts: Option<[&'a mut [f32]; N]>,
+}
 
-    for (e, o) in out.iter_mut().enumerate() {
-        let (v, p) = f.eval(std::array::from_fn(|k| ins[k][e]));
-        *o = v;
-        for k in 0..N {
-            if MASK & (1 << k) != 0 {
-                parts[k][e] = p[k];
+impl<F: Pointwise<N>, const N: usize, const MASK: u32> pulp::WithSimd for Chunk<'_, F, N, MASK> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        let Self { f, ins, out, parts } = self;
+        let len = out.len();
+        let ins = ins.map(|s| &s[..len]);
+        let Some(parts) = parts else {
+            for (e, o) in out.iter_mut().enumerate() {
+                *o = f.value(std::array::from_fn(|k| ins[k][e]));
+            }
+            return;
+        };
+        let parts = parts.map(|p| {
+            let n = p.len().min(len);
+            &mut p[..n]
+        });
+        for (e, o) in out.iter_mut().enumerate() {
+            let (v, p) = f.eval(std::array::from_fn(|k| ins[k][e]));
+            *o = v;
+            for k in 0..N {
+                if MASK & (1 << k) != 0 {
+                    parts[k][e] = p[k];
+                }
             }
         }
     }
@@ -222,7 +240,7 @@ fn evaluate<F: Pointwise<N>, const N: usize>(
                 .each_mut()
                 .map(|p| p.as_deref_mut().unwrap_or(&mut []))
         });
-        pulp::Arch::new().dispatch(|| run_chunk(f, ins, &mut out, parts, mask));
+        run_chunk(f, ins, &mut out, parts, mask);
     } else {
         type Work<'a, const N: usize> = (usize, &'a mut [f32], Option<[&'a mut [f32]; N]>);
         let mut iters = partials
@@ -243,7 +261,7 @@ fn evaluate<F: Pointwise<N>, const N: usize>(
             .collect();
         work.into_par_iter().for_each(|(start, o, parts)| {
             let ins = ins.map(|s| &s[start..start + o.len()]);
-            pulp::Arch::new().dispatch(|| run_chunk(f, ins, o, parts, mask));
+            run_chunk(f, ins, o, parts, mask);
         });
     }
     let result = match output {

@@ -31,12 +31,16 @@ const SOFTPLUS_THRESHOLD: f32 = 20.0;
 
 pub(crate) use super::DrawMap;
 
+const IDENTITY: u32 = DrawMap::Identity.code();
+const EXP: u32 = DrawMap::Exp.code();
+const SOFTPLUS: u32 = DrawMap::Softplus.code();
+
 impl DrawMap {
-    fn code(self) -> u32 {
+    const fn code(self) -> u32 {
         self as u32
     }
 
-    fn from_code(code: u32) -> Self {
+    const fn from_code(code: u32) -> Self {
         match code {
             0 => Self::Identity,
             1 => Self::Exp,
@@ -66,16 +70,21 @@ pub(crate) trait ReparamKernel: Backend {
     ) -> FloatTensor<Self>;
 }
 
-/// `x = T(loc + softplus(raw) eps)` and its partials.
+/// `x = T(loc + softplus(raw) eps)` and its partials, `T` the map of code `MAP` (a constant,
+/// so the loop over the elements has no branch on it and vectorises).
 #[derive(Clone, Copy, Debug)]
-struct Draw(DrawMap);
+struct Draw<const MAP: u32>;
 
-impl Pointwise<3> for Draw {
+impl<const MAP: u32> Draw<MAP> {
+    const MAP: DrawMap = DrawMap::from_code(MAP);
+}
+
+impl<const MAP: u32> Pointwise<3> for Draw<MAP> {
     #[inline(always)]
     fn eval(self, [m, r, e]: [f32; 3]) -> (f32, [f32; 3]) {
         let (s, ds) = softplus_and_sigmoid(r, SOFTPLUS_THRESHOLD);
         let u = m + s * e;
-        let (x, dx) = match self.0 {
+        let (x, dx) = match Self::MAP {
             DrawMap::Identity => (u, 1.0),
             DrawMap::Exp => {
                 let x = exp(u);
@@ -85,7 +94,7 @@ impl Pointwise<3> for Draw {
         };
         // As the bijectors' `forward`, a positive value is kept at or above the smallest
         // normal f32 (where the clamp acts, its derivative is 0).
-        let (x, dx) = match self.0 {
+        let (x, dx) = match Self::MAP {
             DrawMap::Identity => (x, dx),
             _ if x < f32::MIN_POSITIVE => (f32::MIN_POSITIVE, 0.0),
             _ => (x, dx),
@@ -94,17 +103,21 @@ impl Pointwise<3> for Draw {
     }
 }
 
-/// `log q(x)` of the draw and its pathwise partials (`eps` held fixed).
+/// `log q(x)` of the draw and its pathwise partials (`eps` held fixed), `T` of code `MAP`.
 #[derive(Clone, Copy, Debug)]
-struct DrawLogQ(DrawMap);
+struct DrawLogQ<const MAP: u32>;
 
-impl Pointwise<3> for DrawLogQ {
+impl<const MAP: u32> DrawLogQ<MAP> {
+    const MAP: DrawMap = DrawMap::from_code(MAP);
+}
+
+impl<const MAP: u32> Pointwise<3> for DrawLogQ<MAP> {
     #[inline(always)]
     fn eval(self, [m, r, e]: [f32; 3]) -> (f32, [f32; 3]) {
         let (s, ds) = softplus_and_sigmoid(r, SOFTPLUS_THRESHOLD);
         let u = m + s * e;
         // ln |T'(u)| and its derivative g(u).
-        let (log_jac, g) = match self.0 {
+        let (log_jac, g) = match Self::MAP {
             DrawMap::Identity => (0.0, 0.0),
             DrawMap::Exp => (u, 1.0),
             DrawMap::Softplus => {
@@ -125,8 +138,12 @@ impl ReparamKernel for Flex {
         eps: FloatTensor<Self>,
         map: u32,
     ) -> FloatTensor<Self> {
-        let f = Draw(DrawMap::from_code(map));
-        forward_flex(f, [&loc, &raw, &eps], Output::Elements)
+        let inputs = [&loc, &raw, &eps];
+        match DrawMap::from_code(map) {
+            DrawMap::Identity => forward_flex(Draw::<IDENTITY>, inputs, Output::Elements),
+            DrawMap::Exp => forward_flex(Draw::<EXP>, inputs, Output::Elements),
+            DrawMap::Softplus => forward_flex(Draw::<SOFTPLUS>, inputs, Output::Elements),
+        }
     }
 
     fn normal_draw_log_q(
@@ -135,8 +152,12 @@ impl ReparamKernel for Flex {
         eps: FloatTensor<Self>,
         map: u32,
     ) -> FloatTensor<Self> {
-        let f = DrawLogQ(DrawMap::from_code(map));
-        forward_flex(f, [&loc, &raw, &eps], Output::Rows)
+        let inputs = [&loc, &raw, &eps];
+        match DrawMap::from_code(map) {
+            DrawMap::Identity => forward_flex(DrawLogQ::<IDENTITY>, inputs, Output::Rows),
+            DrawMap::Exp => forward_flex(DrawLogQ::<EXP>, inputs, Output::Rows),
+            DrawMap::Softplus => forward_flex(DrawLogQ::<SOFTPLUS>, inputs, Output::Rows),
+        }
     }
 }
 
@@ -147,8 +168,13 @@ impl<C: CheckpointStrategy> ReparamKernel for Autodiff<Flex, C> {
         eps: FloatTensor<Self>,
         map: u32,
     ) -> FloatTensor<Self> {
-        let f = Draw(DrawMap::from_code(map));
-        forward_autodiff::<C, _, 3>(f, [loc, raw, eps], Output::Elements)
+        let inputs = [loc, raw, eps];
+        let out = Output::Elements;
+        match DrawMap::from_code(map) {
+            DrawMap::Identity => forward_autodiff::<C, _, 3>(Draw::<IDENTITY>, inputs, out),
+            DrawMap::Exp => forward_autodiff::<C, _, 3>(Draw::<EXP>, inputs, out),
+            DrawMap::Softplus => forward_autodiff::<C, _, 3>(Draw::<SOFTPLUS>, inputs, out),
+        }
     }
 
     fn normal_draw_log_q(
@@ -157,8 +183,13 @@ impl<C: CheckpointStrategy> ReparamKernel for Autodiff<Flex, C> {
         eps: FloatTensor<Self>,
         map: u32,
     ) -> FloatTensor<Self> {
-        let f = DrawLogQ(DrawMap::from_code(map));
-        forward_autodiff::<C, _, 3>(f, [loc, raw, eps], Output::Rows)
+        let inputs = [loc, raw, eps];
+        let out = Output::Rows;
+        match DrawMap::from_code(map) {
+            DrawMap::Identity => forward_autodiff::<C, _, 3>(DrawLogQ::<IDENTITY>, inputs, out),
+            DrawMap::Exp => forward_autodiff::<C, _, 3>(DrawLogQ::<EXP>, inputs, out),
+            DrawMap::Softplus => forward_autodiff::<C, _, 3>(DrawLogQ::<SOFTPLUS>, inputs, out),
+        }
     }
 }
 
