@@ -5,6 +5,7 @@
 
 mod convergence;
 pub(crate) mod elbo;
+mod fused_adam;
 mod importance;
 mod log_density;
 mod mcmc;

@@ -1,7 +1,7 @@
 //! Variational inference options: [`VI`], its optimizer and learning-rate schedule, and the
 //! [`FitReport`] that `fit` returns.
 
-use burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig, momentum::MomentumConfig};
+use burn::optim::{ModuleOptimizer, SgdConfig, momentum::MomentumConfig};
 use serde::{Deserialize, Serialize};
 
 use super::convergence::{Converged, Convergence};
@@ -51,11 +51,7 @@ impl Optimizer {
                 beta1,
                 beta2,
                 epsilon,
-            } => AdamConfig::new()
-                .with_beta_1(beta1)
-                .with_beta_2(beta2)
-                .with_epsilon(epsilon)
-                .init(),
+            } => ModuleOptimizer::from(super::fused_adam::FusedAdam::new(beta1, beta2, epsilon)),
             Self::Sgd { momentum } => {
                 let config = SgdConfig::new();
                 if momentum > 0.0 {
