@@ -294,8 +294,9 @@ fn threads_do_not_change_the_bits() {
 }
 
 /// Forward and backward of the user MDN network (1 -> 24 -> 24 -> 30, tanh, 5000 rows), fused
-/// and composed, in ms per call: `cargo test --release --features flex --test mlp_fused --
-/// --ignored timing --nocapture`.
+/// and composed, in ms per call (the best and the median of 15 rounds of 40 calls, the two
+/// alternating): `cargo test --release --features flex --test mlp_fused -- --ignored timing
+/// --nocapture`.
 #[test]
 #[ignore]
 fn timing() {
@@ -304,58 +305,35 @@ fn timing() {
     let rows = 5000;
     let x = t2(&uniform(rows, -2.0, 2.0, 1), rows, 1, &d);
     let w = t2(&uniform(rows * 30, -1.0, 1.0, 2), rows, 30, &d);
-    let only = std::env::var("MLP_TIMING").ok();
-    for fused in [true, false, true, false] {
-        if only.as_deref().is_some_and(|o| (o == "fused") != fused) {
-            continue;
-        }
-        let step = || {
-            let y = if fused {
-                net.forward(x.clone())
-            } else {
-                net.forward_composed(x.clone())
-            };
-            let g = (y * w.clone()).sum().backward();
-            let grad: Tensor<2> = net.layers()[0].weight.val().grad(&g).unwrap();
-            let _ = to_vec(grad);
+    let step = |fused: bool| {
+        let y = if fused {
+            net.forward(x.clone())
+        } else {
+            net.forward_composed(x.clone())
         };
-        for _ in 0..20 {
-            step();
+        let g = (y * w.clone()).sum().backward();
+        let grad: Tensor<2> = net.layers()[0].weight.val().grad(&g).unwrap();
+        let _ = to_vec(grad);
+    };
+    let mut rounds = [Vec::new(), Vec::new()];
+    for round in 0..16 {
+        for (k, fused) in [true, false].into_iter().enumerate() {
+            let start = std::time::Instant::now();
+            for _ in 0..40 {
+                step(fused);
+            }
+            if round > 0 {
+                rounds[k].push(start.elapsed().as_secs_f64() * 1e3 / 40.0);
+            }
         }
-        let reps = 300;
-        let start = std::time::Instant::now();
-        for _ in 0..reps {
-            step();
-        }
-        let ms = start.elapsed().as_secs_f64() * 1e3 / reps as f64;
-        println!("fused {fused}: {ms:.3} ms per forward + backward");
     }
-    let cpu = cpu();
-    let net = MlpConfig::new(1, [24, 24], 30).init(&cpu);
-    let x = t2(&uniform(rows, -2.0, 2.0, 1), rows, 1, &cpu);
-    for fused in [true, false, true, false] {
-        let start = std::time::Instant::now();
-        for _ in 0..300 {
-            let y = if fused {
-                net.forward(x.clone())
-            } else {
-                net.forward_composed(x.clone())
-            };
-            let _ = to_vec(y);
-        }
+    for (k, name) in ["fused", "composed"].into_iter().enumerate() {
+        let r = &mut rounds[k];
+        r.sort_by(f64::total_cmp);
         println!(
-            "scratch fwd fused {fused}: {:.3}",
-            start.elapsed().as_secs_f64() * 1e3 / 300.0
+            "{name}: best {:.3} ms, median {:.3} ms per forward + backward",
+            r[0],
+            r[r.len() / 2]
         );
     }
-    let y = t2(&uniform(rows * 30, -2.0, 2.0, 1), rows, 30, &d).require_grad();
-    let start = std::time::Instant::now();
-    for _ in 0..300 {
-        let g = (y.clone() * w.clone()).sum().backward();
-        let _ = to_vec(y.grad(&g).unwrap());
-    }
-    println!(
-        "scratch common: {:.3}",
-        start.elapsed().as_secs_f64() * 1e3 / 300.0
-    );
 }

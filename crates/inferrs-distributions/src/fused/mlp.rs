@@ -21,7 +21,7 @@
 //! in block order, so they do not depend on the number of threads.
 
 use super::activation::{sigmoid, tanh};
-use super::gemm::{LANES, ROWS_PER_BLOCK, gather, pack, padded};
+use super::gemm::{LANES, ROWS_PER_BLOCK, Strided, gather, pack, padded, product};
 use super::kernel::View;
 use super::mixture_net::{block_product, dots, for_blocks, row_sums, weight, weight_transposed};
 
@@ -198,20 +198,43 @@ impl pulp::WithSimd for ForwardTask<'_, '_> {
         let np = padded(n);
         let mut h = feature_major(&net.x, self.first, n, net.widths[0], np);
         let mut hidden = Vec::with_capacity(if self.save { layers - 1 } else { 0 });
-        for l in 0..layers {
+        for l in 0..layers - 1 {
             let (i, o) = (net.widths[l], net.widths[l + 1]);
-            let f = if l + 1 == layers {
-                Act::Identity
-            } else {
-                net.act
-            };
-            let z = layer(&p.w[l], &p.b[l], i, o, &h, np, f);
+            let z = layer(&p.w[l], &p.b[l], i, o, &h, np, net.act);
             let previous = std::mem::replace(&mut h, z);
             if self.save && l > 0 {
                 hidden.push(previous);
             }
         }
-        row_major(&h, np, width, self.out);
+        let h: &[f32] = if self.save && layers > 1 {
+            hidden.push(h);
+            &hidden[layers - 2]
+        } else {
+            &h
+        };
+        // The last layer row-major, `H W + b` (`A = H`, read through the transpose of the
+        // feature-major `h`), straight into the output: no transpose of the output.
+        let (i, o) = (net.widths[layers - 1], width);
+        let a = Strided {
+            data: h,
+            row_stride: 1,
+            col_stride: np,
+        };
+        let out = &mut *self.out;
+        product(
+            &a,
+            n,
+            i,
+            &p.w[layers - 1],
+            padded(o),
+            &p.b[layers - 1],
+            |r, c0, vals| {
+                if c0 < o {
+                    let m = vals.len().min(o - c0);
+                    out[r * o + c0..r * o + c0 + m].copy_from_slice(&vals[..m]);
+                }
+            },
+        );
         hidden
     }
 }
