@@ -4,8 +4,9 @@
 //! bias and `x`, for rows 1, 7, 256, 257 and 5000 (one block, a partial one, several), nets of
 //! one to four layers (1 -> 24 -> 24 -> 30, 3 -> 5 -> 2, 2 -> 40 -> 1, 1 -> 30 with no hidden
 //! layer, 2 -> 9 -> 17 -> 8 -> 3), every activation, with and without biases, a strided `x`
-//! (a `narrow` of a wider tensor), an `x` that is not tracked, a device without autodiff, a
-//! net too deep for the fused op, and bit-identical results for 1, 2 and 3 threads.
+//! (a `narrow` of a wider tensor), an `x` that is not tracked, a frozen net (only `x`
+//! tracked), a device without autodiff, a net too deep for the fused op, and bit-identical
+//! results for 1, 2 and 3 threads.
 //!
 //! # Tolerance
 //!
@@ -239,6 +240,37 @@ fn strided_and_untracked_inputs() {
                 seed += 2;
             }
         }
+    }
+}
+
+/// A frozen net (no parameter tracked) with a tracked `x`: only `x` gets a gradient.
+#[test]
+fn a_frozen_net_gives_only_the_input_gradient() {
+    use burn::module::Module as _;
+    let d = ad();
+    for s in shapes() {
+        let net = net(&s, Activation::Sigmoid, true, &d).no_grad();
+        let rows = 300;
+        let values = uniform(rows * s.input, -2.0, 2.0, 9);
+        let w = t2(&uniform(rows * s.output, -1.0, 1.0, 10), rows, s.output, &d);
+        let mut got = Vec::new();
+        for fused in [true, false] {
+            let x = t2(&values, rows, s.input, &d).require_grad();
+            let y = if fused {
+                net.forward(x.clone())
+            } else {
+                net.forward_composed(x.clone())
+            };
+            let g = (y * w.clone()).sum().backward();
+            for l in net.layers() {
+                assert!(
+                    l.weight.val().grad(&g).is_none(),
+                    "{s:?}: a frozen weight's gradient"
+                );
+            }
+            got.push(to_vec(x.grad(&g).expect("x's gradient")));
+        }
+        within(&got[0], &got[1], 1e-4, &format!("{s:?} frozen x"));
     }
 }
 
