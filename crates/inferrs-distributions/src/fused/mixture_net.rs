@@ -158,7 +158,7 @@ fn inputs_of(net: &Net<'_>, first: usize, n: usize, np: usize) -> Vec<f32> {
 /// `A B` for `A` `[rows, k]` read through its strides (zero padded to a multiple of
 /// [`LANES`] rows) and `B` `[k, np]`, plus `bias[row]` where given, through `f`: `[rows, np]`.
 #[inline(always)]
-fn block_product(
+pub(super) fn block_product(
     a: &Strided<'_>,
     rows: usize,
     k: usize,
@@ -180,7 +180,7 @@ fn block_product(
 }
 
 /// A packed row-major weight `W` with row stride `stride`, as `A = W` of a product.
-fn weight(w: &[f32], stride: usize) -> Strided<'_> {
+pub(super) fn weight(w: &[f32], stride: usize) -> Strided<'_> {
     Strided {
         data: w,
         row_stride: stride,
@@ -189,7 +189,7 @@ fn weight(w: &[f32], stride: usize) -> Strided<'_> {
 }
 
 /// A packed row-major weight `W` with row stride `stride`, as `A = W^T` of a product.
-fn weight_transposed(w: &[f32], stride: usize) -> Strided<'_> {
+pub(super) fn weight_transposed(w: &[f32], stride: usize) -> Strided<'_> {
     Strided {
         data: w,
         row_stride: 1,
@@ -246,7 +246,7 @@ fn activations(net: &Net<'_>, p: &Layers, first: usize, n: usize, sigmoid: bool)
 
 /// Runs `task` on each item of `work` (in parallel when there are several), returning the
 /// results in order.
-fn for_blocks<T: Send, W: Send>(
+pub(super) fn for_blocks<T: Send, W: Send>(
     work: Vec<W>,
     task: impl Fn(usize, W) -> T + Sync + Send,
 ) -> Vec<T> {
@@ -559,7 +559,7 @@ fn horizontal_sum(acc: &[f32; LANES]) -> f32 {
 
 /// The sums of the `rows` rows of `m` (row stride and length `np`).
 #[inline(always)]
-fn row_sums(m: &[f32], rows: usize, np: usize) -> Vec<f32> {
+pub(super) fn row_sums(m: &[f32], rows: usize, np: usize) -> Vec<f32> {
     m.chunks_exact(np).take(rows).map(sum).collect()
 }
 
@@ -572,7 +572,14 @@ fn row_sums(m: &[f32], rows: usize, np: usize) -> Vec<f32> {
 /// (written on `[f32; 8]` arrays, the compiler vectorised across the sums instead, with
 /// shuffles). Otherwise they run one at a time on arrays, with the same bits.
 #[inline(always)]
-fn dots<S: pulp::Simd>(simd: S, a: &[f32], ra: usize, b: &[f32], rb: usize, np: usize) -> Vec<f32> {
+pub(super) fn dots<S: pulp::Simd>(
+    simd: S,
+    a: &[f32],
+    ra: usize,
+    b: &[f32],
+    rb: usize,
+    np: usize,
+) -> Vec<f32> {
     let mut out = vec![0.0f32; ra * rb];
     if std::mem::size_of::<S::f32s>() != std::mem::size_of::<[f32; LANES]>() {
         for (i, o) in out.chunks_exact_mut(rb.max(1)).enumerate().take(ra) {

@@ -29,6 +29,10 @@ mod mixture_net;
 #[cfg(feature = "flex")]
 mod mixture_net_flex;
 #[cfg(feature = "flex")]
+mod mlp;
+#[cfg(feature = "flex")]
+mod mlp_flex;
+#[cfg(feature = "flex")]
 mod pointwise;
 #[cfg(feature = "flex")]
 mod reparam;
@@ -79,6 +83,25 @@ pub(crate) fn sigmoid<const D: usize>(x: &Tensor<D>) -> Option<Tensor<D>> {
     #[cfg(not(feature = "flex"))]
     {
         let _ = x;
+        None
+    }
+}
+
+/// The fused multilayer perceptron ([`Mlp::forward`](crate::nn::Mlp::forward)), one op forward
+/// and backward, or `None` when it does not apply (not `f32` on flex, no layers or more than
+/// four, no rows, a zero width). `layers` are `(weight [in, out], bias)`, input first.
+pub(crate) fn mlp(
+    x: &Tensor<2>,
+    layers: &[(Tensor<2>, Option<Tensor<1>>)],
+    activation: crate::nn::Activation,
+) -> Option<Tensor<2>> {
+    #[cfg(feature = "flex")]
+    {
+        mlp_flex::mlp(x, layers, activation)
+    }
+    #[cfg(not(feature = "flex"))]
+    {
+        let _ = (x, layers, activation);
         None
     }
 }

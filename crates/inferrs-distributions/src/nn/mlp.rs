@@ -73,9 +73,9 @@ impl MlpConfig {
 }
 
 /// A multilayer perceptron: burn `Linear` layers with an [`Activation`] between them (none
-/// after the last). On burn's `flex` backend its `tanh` and `sigmoid` run as fused,
-/// vectorised ops ([`tanh`](super::tanh)), so a network built from it trains faster than
-/// the same layers with burn's activations. Use it in a model like any burn module:
+/// after the last). On burn's `flex` backend the whole network runs as one fused op, forward
+/// and backward ([`Mlp::forward`]), so a network built from it trains faster than the same
+/// layers with burn's ops ([`Mlp::forward_composed`]). Use it in a model like any burn module:
 /// `nn = MlpConfig::new(1, [24, 24], 30).init(&device);`.
 #[derive(Module, Debug)]
 pub struct Mlp {
@@ -87,9 +87,35 @@ pub struct Mlp {
 impl Mlp {
     /// The network's output.
     ///
+    /// On burn's `flex` backend ([`fused_kernels_available`](crate::fused_kernels_available))
+    /// the whole network (up to four layers) runs as one fused op and one autodiff node: each
+    /// block of rows goes through every layer while it is in cache, and the backward pass
+    /// computes the gradients of every weight, bias and `x` in one pass. Elsewhere (and for
+    /// deeper networks) this is [`Mlp::forward_composed`].
+    ///
     /// # Shapes
     /// `x`: `[rows, input]`; returns `[rows, output]`.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        if crate::fused_kernels_available(&x.device()) {
+            let layers: Vec<(Tensor<2>, Option<Tensor<1>>)> = self
+                .layers
+                .iter()
+                .map(|l| (l.weight.val(), l.bias.as_ref().map(|b| b.val())))
+                .collect();
+            if let Some(y) = crate::fused::mlp(&x, &layers, self.activation) {
+                return y;
+            }
+        }
+        self.forward_composed(x)
+    }
+
+    /// The network's output computed layer by layer with burn's ops (a matrix product, a bias
+    /// add and the activation per layer): the fallback where the fused network does not run,
+    /// and the reference it is tested against.
+    ///
+    /// # Shapes
+    /// `x`: `[rows, input]`; returns `[rows, output]`.
+    pub fn forward_composed(&self, x: Tensor<2>) -> Tensor<2> {
         let last = self.layers.len().saturating_sub(1);
         let mut h = x;
         for (i, layer) in self.layers.iter().enumerate() {
