@@ -19,6 +19,7 @@ use burn::tensor::{Shape, Tensor, TensorData};
 use rayon::prelude::*;
 
 use super::flex::runs_fused;
+use super::pointwise::contiguous;
 use super::vmath::exp;
 
 /// Elements a thread takes at a time: below two blocks the loop runs on the calling thread.
@@ -127,19 +128,7 @@ fn mul_in_place(o: &mut [f32], g: &[f32]) {
 
 /// The values of a flex tensor in row-major order, and its shape.
 fn values(t: &FloatTensor<Flex>) -> (Vec<f32>, Shape) {
-    let shape = t.layout().shape().clone();
-    let read = |t: &FloatTensor<Flex>| {
-        let (start, end) = t
-            .layout()
-            .contiguous_offsets()
-            .expect("a contiguous tensor has contiguous offsets");
-        t.storage::<f32>()[start..end].to_vec()
-    };
-    if t.layout().is_contiguous() {
-        (read(t), shape)
-    } else {
-        (read(&t.to_contiguous()), shape)
-    }
+    (contiguous(t).into_owned(), t.layout().shape().clone())
 }
 
 fn flex_tensor(data: Vec<f32>, shape: Shape) -> FloatTensor<Flex> {

@@ -9,14 +9,12 @@ use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
 use burn::tensor::Tensor;
 
 use super::flex::runs_fused;
-use super::kernel::softplus_and_sigmoid;
+use super::kernel::{SOFTPLUS_THRESHOLD, softplus_and_sigmoid};
 use super::pointwise::{Output, Pointwise, forward_autodiff, forward_flex};
 use super::vmath::ln;
 
 /// `ln(sqrt(2 pi))`.
-const HALF_LN_2PI: f32 = 0.918_938_5;
-/// Where softplus is the identity (as burn's `softplus(x, 1.0)`).
-const SOFTPLUS_THRESHOLD: f32 = 20.0;
+const HALF_LN_2PI: f32 = crate::math::HALF_LN_2PI as f32;
 
 /// The fused log densities as a burn backend extension. Every input is `[rows or 1, cols or
 /// 1]` (broadcast), the output `[rows]`: the sum over each row's columns.

@@ -507,22 +507,25 @@ pub(crate) fn softplus_floor(
 /// `o <- softplus(o) + floor` and `d <- sigmoid(o)` (when given), elementwise.
 #[inline(always)]
 pub(super) fn softplus_in_place(o: &mut [f32], d: Option<&mut [f32]>, floor: f32) {
-    const THRESHOLD: f32 = 20.0;
     match d {
         Some(d) => {
             for (v, dv) in o.iter_mut().zip(d.iter_mut()) {
-                let (y, g) = softplus_and_sigmoid(*v, THRESHOLD);
+                let (y, g) = softplus_and_sigmoid(*v, SOFTPLUS_THRESHOLD);
                 *v = y + floor;
                 *dv = g;
             }
         }
         None => {
             for v in o.iter_mut() {
-                *v = softplus_and_sigmoid(*v, THRESHOLD).0 + floor;
+                *v = softplus_and_sigmoid(*v, SOFTPLUS_THRESHOLD).0 + floor;
             }
         }
     }
 }
+
+/// Where softplus is the identity (as burn's `softplus(x, 1.0)` and the `Softplus` bijector):
+/// the threshold of every fused softplus.
+pub(super) const SOFTPLUS_THRESHOLD: f32 = 20.0;
 
 /// `(softplus(x), sigmoid(x))`, the identity and 1 above `threshold`.
 #[inline(always)]

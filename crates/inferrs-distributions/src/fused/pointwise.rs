@@ -67,7 +67,7 @@ pub(super) struct Partials<const N: usize> {
 }
 
 /// The values of a flex tensor in row-major order (borrowed when it is contiguous).
-fn contiguous(t: &FloatTensor<Flex>) -> Cow<'_, [f32]> {
+pub(super) fn contiguous(t: &FloatTensor<Flex>) -> Cow<'_, [f32]> {
     let layout = t.layout();
     match layout.contiguous_offsets() {
         Some((start, end)) if layout.is_contiguous() => {

@@ -20,14 +20,12 @@ use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
 use burn::tensor::Tensor;
 
 use super::flex::runs_fused;
-use super::kernel::softplus_and_sigmoid;
+use super::kernel::{SOFTPLUS_THRESHOLD, softplus_and_sigmoid};
 use super::pointwise::{Output, Pointwise, forward_autodiff, forward_flex};
 use super::vmath::{exp, ln};
 
 /// `ln(sqrt(2 pi))`.
-const HALF_LN_2PI: f32 = 0.918_938_5;
-/// Where softplus is the identity (as the `Softplus` bijector's).
-const SOFTPLUS_THRESHOLD: f32 = 20.0;
+const HALF_LN_2PI: f32 = crate::math::HALF_LN_2PI as f32;
 
 pub(crate) use super::DrawMap;
 
