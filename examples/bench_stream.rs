@@ -21,20 +21,19 @@
 //! `scripts/bench_stream_numpyro.py` times NumPyro's minibatch step on batches of the same
 //! size.
 
-use std::path::{Path, PathBuf};
+#[macro_use]
+#[path = "logreg/data.rs"]
+mod logreg;
+
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
 use clap::Parser;
+use inferrs::ParquetSource;
 use inferrs::prelude::*;
-use inferrs::{ParquetSource, ParquetWriter};
+use logreg::{D, WRITE_ROWS, block, file, truth};
 use rand::SeedableRng;
-use rand_distr::{Bernoulli as RBernoulli, Distribution as _, StandardNormal};
-
-/// Features per row.
-const D: usize = 20;
-/// Rows generated (and written) at a time.
-const WRITE_ROWS: usize = 1 << 16;
 
 /// Options of a run.
 #[derive(Clone, Debug, Parser)]
@@ -72,36 +71,6 @@ struct Options {
     read_only: bool,
 }
 
-/// The true weights and bias.
-fn truth() -> ([f64; D], f64) {
-    (std::array::from_fn(|j| (0.7 * j as f64).sin()), -0.5)
-}
-
-/// Rows `start..start + n` of the data: a block's rows depend only on its index, so every
-/// file is a prefix of a longer one.
-fn block(start: usize, n: usize) -> Result<Data, Error> {
-    let (w, b) = truth();
-    let mut rng = rand::rngs::StdRng::seed_from_u64(start as u64 ^ 0xDA7A);
-    let mut x = Vec::with_capacity(n);
-    let mut y = Vec::with_capacity(n);
-    for _ in 0..n {
-        let row: [f32; D] = std::array::from_fn(|_| {
-            let v: f64 = StandardNormal.sample(&mut rng);
-            v as f32
-        });
-        let logit: f64 = b + row
-            .iter()
-            .zip(w)
-            .map(|(&a, w)| f64::from(a) * w)
-            .sum::<f64>();
-        let p = 1.0 / (1.0 + (-logit).exp());
-        let one = RBernoulli::new(p).is_ok_and(|d| d.sample(&mut rng));
-        x.push(row);
-        y.push(if one { 1.0f32 } else { 0.0 });
-    }
-    Data::new().with("x", x)?.with("y", y)
-}
-
 /// The rows of `a` then those of `b`.
 fn concat(a: Data, b: Data) -> Result<Data, Error> {
     let mut out = Data::new();
@@ -115,20 +84,6 @@ fn concat(a: Data, b: Data) -> Result<Data, Error> {
         }
     }
     Ok(out)
-}
-
-/// The Parquet file of `rows` rows, written unless it exists.
-fn file(dir: &Path, rows: usize) -> Result<PathBuf, Error> {
-    let path = dir.join(format!("logreg_{rows}.parquet"));
-    if path.exists() {
-        return Ok(path);
-    }
-    let mut writer = ParquetWriter::create(&path, WRITE_ROWS)?;
-    for start in (0..rows).step_by(WRITE_ROWS) {
-        writer.write(&block(start, WRITE_ROWS.min(rows - start))?)?;
-    }
-    writer.finish()?;
-    Ok(path)
 }
 
 /// Peak and current resident set of this process, in bytes (`/proc/self/status`).
@@ -173,14 +128,7 @@ fn child(opts: &Options, rows: usize) -> Result<(), Error> {
         );
         return Ok(());
     }
-    let mut model = probmodel! {
-        w ~ Normal(vec![0.0; D], 1.0);
-        b ~ Normal(0.0, 1.0);
-        datamodel {
-            input x;
-            y ~ Bernoulli(x.matmul(w.transpose()) + b);
-        }
-    };
+    let mut model = logreg_model!();
     let start = Instant::now();
     let report = model.fit_source(
         &mut *source,

@@ -49,9 +49,12 @@ pub use inferrs_distributions::{
 };
 pub use inferrs_graph::{Graph, GraphError, Node, NodeKind};
 pub use inferrs_macros::{datamodel, probmodel, qmodel};
+/// Data-parallel SVI across ranks: [`VI::distributed`] with a group of ranks, MPI's
+/// (`distributed::Mpi`, feature `mpi`) or threads' (`distributed::LocalGroup`).
+pub use inferrs_vi::distributed;
 pub use inferrs_vi::{
-    Array, AutoDelta, AutoMultivariateNormal, AutoNormal, Batch, Column, Converged, ConvergedBy,
-    Convergence, CsvSource, DATA_START_WARMUP, DEFAULT_CHUNK_ROWS, DEFAULT_LR,
+    Array, AutoDelta, AutoMultivariateNormal, AutoNormal, Batch, Batches, Column, Converged,
+    ConvergedBy, Convergence, CsvSource, DATA_START_WARMUP, DEFAULT_CHUNK_ROWS, DEFAULT_LR,
     DEFAULT_SHUFFLE_BUFFER, Data, DataSource, DrawStats, Draws, Elbo, Empirical, Error, FitReport,
     Guide, Init, IntoColumn, Lift, LogProbs, Model, Nuts, Optimizer, ParamInfo, Parameter,
     Predictive, Prior, QModel, RenyiElbo, Samples, Schedule, Summary, Svi, TraceElbo,

@@ -449,6 +449,49 @@ mod parquet {
         );
     }
 
+    /// A rank's shard of a Parquet file is its row groups `rank, rank + ranks, ...`, whole,
+    /// in file order when unshuffled, numbered from 0 in the shard; a rank with no row group
+    /// is an error naming the file.
+    #[test]
+    fn a_parquet_shard_is_every_ranks_th_row_group() {
+        let dir = scratch("parquet-shards");
+        let data = regression_rows(100, 5);
+        let path = dir.join("rows.parquet");
+        // Groups of 16 rows: 7 groups, the last of 4 rows.
+        write_parquet(&data, &path, 16).unwrap();
+        let source = ParquetSource::open(&path).unwrap();
+        let x = data.get("x").unwrap().values();
+        let mut seen = Vec::new();
+        for rank in 0..3 {
+            let mut shard = source.shard(rank, 3).unwrap();
+            let groups: Vec<usize> = (rank..7).step_by(3).collect();
+            let rows: Vec<usize> = groups
+                .iter()
+                .flat_map(|g| (g * 16)..((g + 1) * 16).min(100))
+                .collect();
+            assert_eq!(shard.rows(), rows.len(), "rank {rank}");
+            let batches: Vec<Batch> = shard
+                .epoch(1000, None)
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert_eq!(batches[0].indices, (0..rows.len()).collect::<Vec<_>>());
+            let want: Vec<f32> = rows.iter().map(|&i| x[i]).collect();
+            assert_eq!(batches[0].data.get("x").unwrap().values(), &want[..]);
+            seen.extend(rows);
+        }
+        seen.sort_unstable();
+        assert_eq!(
+            seen,
+            (0..100).collect::<Vec<_>>(),
+            "the shards cover every row once"
+        );
+        match source.shard(7, 8) {
+            Err(err) => assert!(err.to_string().contains("rows.parquet"), "{err}"),
+            Ok(_) => panic!("rank 7 of 8 has no row group of 7"),
+        }
+    }
+
     /// A column of vectors (a fixed-size list) reads back as one column `[rows, k]`; a file
     /// that is not Parquet is an error naming it; a failed write leaves no file.
     #[test]

@@ -6,7 +6,6 @@
 use inferrs::prelude::*;
 use inferrs::{Error, Summary};
 use rand::SeedableRng;
-use rand_distr::{Distribution as _, Normal as RNormal};
 
 #[macro_use]
 mod common;
@@ -171,21 +170,8 @@ fn linear_regression_on_minibatches_matches_the_conjugate_posterior() {
 #[test]
 fn local_latents_on_minibatches_recover_each_rows_posterior() {
     let n = 40;
-    let mut rng = rand::rngs::StdRng::seed_from_u64(21);
-    let z_true = RNormal::new(1.0, 1.0).unwrap();
-    let noise = RNormal::new(0.0, 0.5).unwrap();
-    let y: Vec<f32> = (0..n)
-        .map(|_| (z_true.sample(&mut rng) + noise.sample(&mut rng)) as f32)
-        .collect();
-    let precision_mu = 1.0 / 100.0 + n as f64 / 1.25;
-    let mu_hat = y.iter().map(|&v| f64::from(v)).sum::<f64>() / 1.25 / precision_mu;
-    let mut model = probmodel! {
-        mu ~ Normal(0.0, 10.0);
-        datamodel {
-            z ~ Normal(mu, 1.0);
-            y ~ Normal(z, 0.5);
-        }
-    };
+    let (y, mu_hat) = common::hierarchical_rows(n, 21);
+    let mut model = hierarchical!();
     let data = Data::new().with("y", &y).unwrap();
     let vi = VI::new(2500)
         .lr(0.02)

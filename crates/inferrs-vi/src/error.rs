@@ -177,4 +177,36 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// An exchange between the ranks of a data-parallel fit failed, or a rank did not answer
+    /// ([`VI::distributed`](crate::VI::distributed)).
+    #[error("rank {rank}: exchange between ranks failed: {reason}")]
+    Collective {
+        /// The rank that saw it.
+        rank: usize,
+        /// What failed.
+        reason: String,
+    },
+    /// Another rank of a data-parallel fit failed: every rank stops, and the model keeps
+    /// what it had, as after its own failure.
+    #[error("rank {rank} failed at epoch {epoch}: {reason}")]
+    RankFailed {
+        /// The rank that failed (the first one, when several did).
+        rank: usize,
+        /// The 1-based epoch (0: before the first step).
+        epoch: usize,
+        /// Its error.
+        reason: String,
+    },
+    /// The parameters of the ranks of a data-parallel fit are no longer the same bits: a
+    /// rank computed something else (another model, build or library).
+    #[error(
+        "the parameters of rank {rank} differ from rank 0's at epoch {epoch} (a data-parallel \
+         fit needs the same program, build and model on every rank)"
+    )]
+    RanksDiverged {
+        /// The first rank whose parameters differ.
+        rank: usize,
+        /// The 1-based epoch of the check.
+        epoch: usize,
+    },
 }

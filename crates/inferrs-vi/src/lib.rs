@@ -11,6 +11,7 @@
 mod arviz;
 mod bayesian;
 mod data;
+pub mod distributed;
 mod draws;
 mod error;
 mod file;
@@ -28,9 +29,9 @@ pub use draws::{Array, Draws, LogProbs, Summary};
 pub use error::Error;
 pub use guide::{AutoDelta, AutoMultivariateNormal, AutoNormal, Empirical, Guide, Init, QModel};
 pub use infer::{
-    Converged, ConvergedBy, Convergence, DATA_START_WARMUP, DEFAULT_LR, DrawStats, Elbo, FitReport,
-    Nuts, Optimizer, Predictive, RenyiElbo, Samples, Schedule, Svi, TraceElbo, TraceMeanFieldElbo,
-    VI,
+    Converged, ConvergedBy, Convergence, DATA_START_WARMUP, DEFAULT_CHECK_EVERY, DEFAULT_LR,
+    DrawStats, Elbo, FitReport, Nuts, Optimizer, Predictive, RenyiElbo, Samples, Schedule, Svi,
+    TraceElbo, TraceMeanFieldElbo, VI,
 };
 /// ArviZ's InferenceData and its Zarr store (feature `arviz`): what
 /// [`Model::inference_data`] returns.

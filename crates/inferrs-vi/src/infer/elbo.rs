@@ -42,6 +42,14 @@ pub trait Elbo: std::fmt::Debug + Send {
         false
     }
 
+    /// Whether the estimate is a sum of the particles' log densities and `log q`s (weighted
+    /// alike), so that estimates of disjoint rows with the same draws add up to the estimate
+    /// of all of them: data-parallel SVI ([`VI::distributed`](crate::VI::distributed)) needs
+    /// it. The default is `false`; the Rényi bound's log-mean-exp is not one.
+    fn sums_over_rows(&self) -> bool {
+        false
+    }
+
     /// The surrogate and the estimate from `particles` (as many as
     /// [`particles`](Elbo::particles)); `baseline` is a running mean of past estimates for
     /// the score-function terms of draws that are not reparameterised.
@@ -235,6 +243,10 @@ impl Elbo for TraceElbo {
         self.particles
     }
 
+    fn sums_over_rows(&self) -> bool {
+        true
+    }
+
     fn estimate(
         &self,
         particles: Vec<Particle>,
@@ -251,6 +263,10 @@ impl Elbo for TraceMeanFieldElbo {
     }
 
     fn closed_form_kl(&self) -> bool {
+        true
+    }
+
+    fn sums_over_rows(&self) -> bool {
         true
     }
 

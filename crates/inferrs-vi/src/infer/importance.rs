@@ -55,7 +55,7 @@ where
             Some(guide),
             (&observed, &Rows::all(total), total),
             draws,
-            &device,
+            (&device, None),
             &mut rng,
         )?;
         let mut log_weights = Vec::with_capacity(draws);

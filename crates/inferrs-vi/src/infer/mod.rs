@@ -4,6 +4,7 @@
 //! composition of the runtime's handlers.
 
 mod convergence;
+mod data_parallel;
 pub(crate) mod elbo;
 mod fused_adam;
 mod importance;
@@ -21,4 +22,6 @@ pub use mcmc::{DrawStats, Nuts, Samples};
 pub use predictive::Predictive;
 pub(crate) use svi::OptimizerState;
 pub use svi::Svi;
-pub use vi::{DATA_START_WARMUP, DEFAULT_LR, FitReport, Optimizer, Schedule, VI};
+pub use vi::{
+    DATA_START_WARMUP, DEFAULT_CHECK_EVERY, DEFAULT_LR, FitReport, Optimizer, Schedule, VI,
+};

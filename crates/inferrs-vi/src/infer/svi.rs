@@ -12,10 +12,13 @@ use inferrs_distributions::{ParamInit, Rng};
 use rand::SeedableRng;
 
 use super::convergence::ConvergenceCheck;
+use super::data_parallel::{Group, SharedStep, StepParts, read_step};
 use super::elbo::{Elbo, Particle};
 use super::row_optimizer::RowOptimizer;
 use super::support::ObservedSupports;
 use super::vi::{FitReport, VI};
+use crate::distributed::Layout;
+use crate::distributed::plan::Scale;
 use crate::guide::{Guide, GuideTrace, LatentSite, Rows, draw_values};
 use crate::model::FitData;
 use crate::runtime::{Ctx, DynModule, Handler, Unfilled, Values};
@@ -49,18 +52,44 @@ pub(crate) struct OptimizerState {
 
 /// The trainable state of a fit: the model's parameters and the guide's, on the autodiff
 /// device.
-struct State<P> {
-    params: P,
-    shared: Option<Box<dyn DynModule>>,
-    rows: Option<Box<dyn DynModule>>,
+pub(super) struct State<P> {
+    pub(super) params: P,
+    /// The guide's parameters shared by every row (global latent variables, a q-model's
+    /// networks).
+    pub(super) shared: Option<Box<dyn DynModule>>,
+    /// The guide's parameters of local latent variables, one row per data row.
+    pub(super) rows: Option<Box<dyn DynModule>>,
 }
 
 impl<P: Clone> State<P> {
-    fn snapshot(&self) -> Self {
+    pub(super) fn snapshot(&self) -> Self {
         Self {
             params: self.params.clone(),
             shared: self.shared.as_ref().map(|m| m.clone_box()),
             rows: self.rows.as_ref().map(|m| m.clone_box()),
+        }
+    }
+}
+
+impl<P: Module> State<P> {
+    /// The values of the model's and the shared guide parameters, in order (what the ranks
+    /// of a data-parallel fit share).
+    pub(super) fn values(&self) -> Vec<f32> {
+        let mut values = Vec::new();
+        crate::distributed::exchange::flatten_values(&self.params, &mut values);
+        if let Some(m) = &self.shared {
+            m.flatten_values(&mut values);
+        }
+        values
+    }
+
+    /// The state with those parameters set to `values` (as [`State::values`] orders them).
+    pub(super) fn with_values(self, values: &[f32]) -> Self {
+        let (params, at) = crate::distributed::exchange::load_values(self.params, values, 0);
+        Self {
+            params,
+            shared: self.shared.map(|m| m.load_values(values, at).0),
+            rows: self.rows,
         }
     }
 }
@@ -90,7 +119,28 @@ impl Svi {
         P: Module,
         F: Fn(&P, &mut Ctx<'_>) -> Result<(), Error>,
     {
-        let mut vi = self.vi;
+        let vi = self.vi;
+        let mut group = vi
+            .group()
+            .map(|comm| Group::new(std::sync::Arc::clone(comm), vi.checks_every()));
+        let result = Self::fit(vi, model, source, group.as_mut());
+        // A rank that fails before its first step tells the others, which stop too.
+        if let (Err(e), Some(group)) = (&result, group.as_mut()) {
+            group.abandon(e);
+        }
+        result
+    }
+
+    fn fit<P, F>(
+        mut vi: VI,
+        model: &mut Model<P, F>,
+        source: &mut dyn DataSource,
+        mut group: Option<&mut Group>,
+    ) -> Result<FitReport, Error>
+    where
+        P: Module,
+        F: Fn(&P, &mut Ctx<'_>) -> Result<(), Error>,
+    {
         vi.validate()?;
         if vi.resumes()
             && let Ok(guard) = model.optimizer.lock()
@@ -107,8 +157,17 @@ impl Svi {
                 ),
             });
         }
+        // A data-parallel fit reads its rank's shard; the ranks agree on the batches.
+        let mut shard: Option<Box<dyn DataSource>> = None;
+        let source: &mut dyn DataSource = match group.as_deref() {
+            Some(g) => &mut **shard.insert(source.shard(g.rank(), g.size())?),
+            None => source,
+        };
         let total = model.check_source(source)?;
-        let batch_size = vi.get_batch_size().filter(|&m| m < total);
+        let batch_size = match group.as_deref_mut() {
+            Some(g) => g.share_rows(total, vi.get_batch_size())?,
+            None => vi.get_batch_size().filter(|&m| m < total),
+        };
         let elbo = vi.take_elbo();
         let inner = model.device();
         // One seed governs the run: networks not yet initialised start from it.
@@ -172,6 +231,7 @@ impl Svi {
             total,
             batch_size,
             streamed.as_ref(),
+            group,
         );
         // A fit that failed on a non-finite loss keeps what it had trained until then, the
         // new guide included; any other failure leaves the model as it was.
@@ -235,6 +295,7 @@ impl Svi {
             None,
             (&device, &mut rng),
             None,
+            None,
         )?;
         Ok(-scalar(&estimate.value)?)
     }
@@ -251,6 +312,7 @@ impl Svi {
         total: usize,
         batch_size: Option<usize>,
         streamed: Option<&ObservedSupports>,
+        mut group: Option<&mut Group>,
     ) -> Result<FitReport, Error>
     where
         P: Module,
@@ -287,6 +349,20 @@ impl Svi {
                 .and_then(|g| g.row_parameters())
                 .map(|m| m.train_box()),
         };
+        if let Some(g) = group.as_deref_mut() {
+            // Every rank starts from rank 0's parameters (a network started from the data
+            // would otherwise start from each rank's shard).
+            let layout = Layout::of(&state.params).then(
+                state
+                    .shared
+                    .as_ref()
+                    .map_or_else(Layout::default, |m| m.layout()),
+            );
+            g.ready(layout)?;
+            let mut values = state.values();
+            g.broadcast(&mut values)?;
+            state = state.with_values(&values);
+        }
         let mut rng = Rng::seed_from_u64(vi.get_seed());
         // The last fit's optimizer: put back if this fit fails on anything but a non-finite
         // loss, whether it resumes it or not.
@@ -303,8 +379,11 @@ impl Svi {
             ),
         };
         let epochs = vi.epochs();
-        let bar = progress_bar(epochs, vi.is_quiet());
-        let log_every = if vi.is_quiet() { 0 } else { vi.log_interval() };
+        // Only rank 0 of a data-parallel fit shows progress.
+        let quiet = vi.is_quiet() || group.as_deref().is_some_and(|g| g.rank() != 0);
+        let bar = progress_bar(epochs, quiet);
+        let log_every = if quiet { 0 } else { vi.log_interval() };
+        let rows_in_all = group.as_deref().map_or(total, |g| g.plan().total());
 
         let start = Instant::now();
         let mut losses = Vec::with_capacity(epochs);
@@ -346,6 +425,7 @@ impl Svi {
                         baseline,
                         (&device, &mut rng),
                         constants,
+                        None,
                     )?;
                     let value = -scalar(&estimate.value)?;
                     if !value.is_finite() {
@@ -379,26 +459,92 @@ impl Svi {
                     }
                     Ok(value * count as f64 / total as f64)
                 };
-                match &full {
-                    Some(observed) => {
-                        epoch_loss += run_batch(
-                            observed,
-                            Rows::all(total),
+                if let Some(g) = group.as_deref_mut() {
+                    let plan = g.plan().clone();
+                    // An epoch that cannot be read is this rank's failure, told at its first
+                    // step.
+                    let mut failure = None;
+                    let mut batches = match (&full, batch_size) {
+                        (None, Some(m)) => match source.epoch(m, Some(&mut shuffle)) {
+                            Ok(b) => Some(b),
+                            Err(e) => {
+                                failure = Some(e);
+                                None
+                            }
+                        },
+                        _ => None,
+                    };
+                    for s in 0..plan.steps() {
+                        let scale = plan.scale(s);
+                        let expected = plan.rows_of(g.rank(), s);
+                        let read = match (&failure, &full) {
+                            (None, None) => read_step(batches.as_mut(), expected, s, streamed)
+                                .unwrap_or_else(|e| {
+                                    failure = Some(e);
+                                    None
+                                }),
+                            _ => None,
+                        };
+                        let observed = read.as_ref().map(|b| b.data.tensors(&device, &[]));
+                        let batch = match (&full, &observed, &read) {
+                            (Some(observed), _, _) => Some((observed, Rows::all(total))),
+                            (None, Some(observed), Some(b)) => {
+                                Some((observed, Rows::batch(&b.indices, total, &device)))
+                            }
+                            _ => None,
+                        };
+                        let batch = if failure.is_some() { None } else { batch };
+                        let constants = full.as_ref().map(|_| &mut constants);
+                        let step = SharedStep {
+                            scale,
+                            epoch,
+                            lr,
+                            full: full.is_some(),
+                        };
+                        let value = step.run(
+                            g,
+                            batch,
+                            failure.take(),
                             &mut state,
                             &mut guide,
-                            Some(&mut constants),
+                            constants,
+                            &mut StepParts {
+                                f: &model.f,
+                                total,
+                                elbo: &*elbo,
+                                device: &device,
+                                rng: &mut rng,
+                                optimizer: &mut optimizer,
+                                row_optimizer: &mut row_optimizer,
+                                baseline: &mut baseline,
+                                last_good: &mut last_good,
+                            },
                         )?;
+                        epoch_loss += value * scale.rows as f64 / rows_in_all as f64;
                     }
-                    None => {
-                        let m = batch_size.unwrap_or(total);
-                        for batch in source.epoch(m, Some(&mut shuffle))? {
-                            let batch = batch?;
-                            if let Some(supports) = streamed {
-                                supports.check(&batch.data, Some(&batch.indices))?;
+                } else {
+                    match &full {
+                        Some(observed) => {
+                            epoch_loss += run_batch(
+                                observed,
+                                Rows::all(total),
+                                &mut state,
+                                &mut guide,
+                                Some(&mut constants),
+                            )?;
+                        }
+                        None => {
+                            let m = batch_size.unwrap_or(total);
+                            for batch in source.epoch(m, Some(&mut shuffle))? {
+                                let batch = batch?;
+                                if let Some(supports) = streamed {
+                                    supports.check(&batch.data, Some(&batch.indices))?;
+                                }
+                                let observed = batch.data.tensors(&device, &[]);
+                                let rows = Rows::batch(&batch.indices, total, &device);
+                                epoch_loss +=
+                                    run_batch(&observed, rows, &mut state, &mut guide, None)?;
                             }
-                            let observed = batch.data.tensors(&device, &[]);
-                            let rows = Rows::batch(&batch.indices, total, &device);
-                            epoch_loss += run_batch(&observed, rows, &mut state, &mut guide, None)?;
                         }
                     }
                 }
@@ -419,6 +565,11 @@ impl Svi {
             }
             Ok(())
         })();
+        // The ranks of a data-parallel fit end with the same parameters.
+        let outcome = outcome.and_then(|()| match group.as_deref() {
+            Some(g) => g.check_final(&state.values(), losses.len()),
+            None => Ok(()),
+        });
         // The parameters after the last step were never scored: check them.
         let outcome = outcome.and_then(|()| {
             let finite = crate::runtime::module_is_finite(&state.params)
@@ -477,9 +628,10 @@ impl Svi {
         model.set_seed(vi.get_seed());
         Ok(FitReport {
             losses,
-            rows: total,
+            rows: rows_in_all,
             seconds,
             converged,
+            ranks: group.as_deref().map_or(1, Group::size),
         })
     }
 }
@@ -487,7 +639,7 @@ impl Svi {
 /// The bound's estimate for one batch: `particles` draws of the guide, the model run on each
 /// with the data conditioned, the draw substituted and local sites scaled by `N / M`.
 #[allow(clippy::too_many_arguments)]
-fn estimate_batch<P, F>(
+pub(super) fn estimate_batch<P, F>(
     f: &F,
     params: &P,
     guide: Option<&(dyn Guide + 'static)>,
@@ -498,6 +650,7 @@ fn estimate_batch<P, F>(
     baseline: Option<f64>,
     (device, rng): (&Device, &mut Rng),
     constants: Option<&mut ConstantSites>,
+    shared: Option<Scale>,
 ) -> Result<super::elbo::Estimate, Error>
 where
     F: Fn(&P, &mut Ctx<'_>) -> Result<(), Error>,
@@ -508,15 +661,36 @@ where
         guide,
         (observed, rows, total),
         elbo.particles(),
-        device,
+        (device, shared.map(|s| s.local)),
         rng,
     )?;
+    if shared.is_some()
+        && let Some((name, _)) = particles
+            .iter()
+            .flat_map(|p| p.guide.iter())
+            .find(|(_, d)| !d.reparameterized)
+    {
+        return Err(Error::InvalidOption {
+            option: "distributed",
+            reason: format!(
+                "variable `{name}` is drawn without a reparameterisation: its score-function \
+                 term does not add up over ranks"
+            ),
+        });
+    }
     if let Some(constants) = constants {
         for particle in &mut particles {
             constants.score(&mut particle.model);
         }
     }
-    elbo.estimate(particles, baseline, device)
+    let estimate = elbo.estimate(particles, baseline, device)?;
+    Ok(match shared {
+        Some(scale) if scale.weight != 1.0 => super::elbo::Estimate {
+            surrogate: estimate.surrogate.mul_scalar(scale.weight),
+            value: estimate.value.mul_scalar(scale.weight),
+        },
+        _ => estimate,
+    })
 }
 
 /// The log densities of a full-batch fit's constant sites, computed at its first step: an
@@ -554,14 +728,15 @@ pub(crate) fn draw_particles<P, F>(
     guide: Option<&(dyn Guide + 'static)>,
     (observed, rows, total): (&Values, &Rows, usize),
     k: usize,
-    device: &Device,
+    (device, local_factor): (&Device, Option<f64>),
     rng: &mut Rng,
 ) -> Result<Vec<Particle>, Error>
 where
     F: Fn(&P, &mut Ctx<'_>) -> Result<(), Error>,
 {
     let count = rows.count();
-    let factor = total as f64 / count as f64;
+    // Local terms stand for the whole data: `N / M`, or the data-parallel plan's factor.
+    let factor = local_factor.unwrap_or(total as f64 / count as f64);
     (0..k)
         .map(|_| {
             let draw = match guide {
@@ -572,7 +747,7 @@ where
             let mut ctx = Ctx::new(count, device.clone(), rng, Unfilled::RequireGuide)
                 .with(Handler::Condition(observed))
                 .with(Handler::Substitute(&values));
-            if count != total {
+            if factor != 1.0 {
                 ctx = ctx.with(Handler::ScaleLocal(factor));
             }
             f(params, &mut ctx)?;
@@ -584,7 +759,7 @@ where
         .collect()
 }
 
-fn scalar(t: &Tensor<1>) -> Result<f64, Error> {
+pub(super) fn scalar(t: &Tensor<1>) -> Result<f64, Error> {
     t.clone()
         .try_into_scalar::<f32>()
         .map(f64::from)

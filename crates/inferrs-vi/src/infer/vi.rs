@@ -75,7 +75,8 @@ impl Optimizer {
 pub enum Schedule {
     /// The same rate at every epoch.
     Constant,
-    /// Cosine decay from the rate to `final_fraction * rate` at the last epoch.
+    /// Cosine decay from the rate to `final_fraction * rate` at the last epoch. A fit of one
+    /// epoch runs at the rate (a streamed minibatch fit of one pass, say).
     Cosine {
         /// The fraction of the rate left at the end.
         final_fraction: f64,
@@ -88,10 +89,11 @@ impl Schedule {
         match *self {
             Self::Constant => lr,
             Self::Cosine { final_fraction } => {
+                // One epoch is the first epoch, not the last: no decay.
                 let t = if epochs > 1 {
                     epoch as f64 / (epochs - 1) as f64
                 } else {
-                    1.0
+                    0.0
                 };
                 let cos = 0.5 * (1.0 + (std::f64::consts::PI * t).cos());
                 lr * (final_fraction + (1.0 - final_fraction) * cos)
@@ -131,7 +133,13 @@ pub struct VI {
     resume: bool,
     warmup: Option<f64>,
     convergence: Option<Convergence>,
+    group: Option<std::sync::Arc<dyn crate::distributed::Collective>>,
+    check_every: usize,
 }
+
+/// Steps between two checks that the ranks of a data-parallel fit have the same parameters,
+/// unless [`VI::check_every`] says otherwise.
+pub const DEFAULT_CHECK_EVERY: usize = 100;
 
 /// The share of the epochs over which the rate warms up when a fit starts networks from the
 /// data and [`VI::warmup`] does not say otherwise.
@@ -155,6 +163,11 @@ impl std::fmt::Debug for VI {
             .field("resume", &self.resume)
             .field("warmup", &self.warmup)
             .field("convergence", &self.convergence)
+            .field(
+                "distributed",
+                &self.group.as_ref().map(|g| (g.rank(), g.size())),
+            )
+            .field("check_every", &self.check_every)
             .finish()
     }
 }
@@ -181,6 +194,8 @@ impl VI {
             resume: false,
             warmup: None,
             convergence: None,
+            group: None,
+            check_every: DEFAULT_CHECK_EVERY,
         }
     }
 
@@ -234,6 +249,50 @@ impl VI {
     pub fn batch_size(mut self, m: usize) -> Self {
         self.batch_size = Some(m);
         self
+    }
+
+    /// Data-parallel SVI over the ranks of `group` ([`Mpi`](crate::distributed::Mpi)'s world,
+    /// or a [`LocalGroup`](crate::distributed::LocalGroup)'s rank): every rank runs the same
+    /// program, and fits on its shard of the data (rows `rank, rank + size, ...` of data in
+    /// memory or a CSV file, the row groups `rank, rank + size, ...` of a Parquet file).
+    ///
+    /// - At each step every rank computes the gradient of its batch's bound, scaled so that
+    ///   the ranks' bounds add up to one estimate of the whole data's (a global term counted
+    ///   once, the local terms by `N / M` for the `M` rows of the step on all ranks).
+    /// - One all-gather exchanges the gradients; each rank sums them in rank order, and every
+    ///   rank takes the same optimizer step. Every rank draws the global latent variables
+    ///   from the same stream, so a step is the step of one process on the union of the
+    ///   batches.
+    /// - Rank 0's starting parameters are everyone's, and the ranks check every
+    ///   [`VI::check_every`] steps (and after the last) that their parameters are the same
+    ///   bits ([`Error::RanksDiverged`] otherwise).
+    /// - A rank that fails stops every rank: the others return [`Error::RankFailed`] naming
+    ///   it. Only rank 0 shows progress.
+    /// - Global latent variables and their guide are on every rank; a local one's q is on the
+    ///   rank of its rows, indexed by the row in the shard.
+    ///
+    /// It needs an estimator that sums over rows ([`Elbo::sums_over_rows`]: the Monte Carlo
+    /// and mean-field ELBOs) and reparameterised draws.
+    pub fn distributed(mut self, group: impl crate::distributed::Collective + 'static) -> Self {
+        self.group = Some(std::sync::Arc::new(group));
+        self
+    }
+
+    /// With [`VI::distributed`]: the ranks compare their parameters every `k` steps (at
+    /// least 1; default [`DEFAULT_CHECK_EVERY`]).
+    pub fn check_every(mut self, k: usize) -> Self {
+        self.check_every = k;
+        self
+    }
+
+    /// The group of a data-parallel fit.
+    pub(crate) fn group(&self) -> Option<&std::sync::Arc<dyn crate::distributed::Collective>> {
+        self.group.as_ref()
+    }
+
+    /// Steps between two checks that the ranks' parameters agree.
+    pub(crate) fn checks_every(&self) -> usize {
+        self.check_every
     }
 
     /// The batch size, if the fit is on minibatches.
@@ -403,6 +462,22 @@ impl VI {
                 reason: "must be at least 1".into(),
             });
         }
+        if self.group.is_some() && self.check_every == 0 {
+            return Err(Error::InvalidOption {
+                option: "check_every",
+                reason: "must be at least 1".into(),
+            });
+        }
+        if self.group.is_some() && self.elbo.as_ref().is_some_and(|e| !e.sums_over_rows()) {
+            return Err(Error::InvalidOption {
+                option: "distributed",
+                reason: format!(
+                    "the estimator {:?} does not sum over rows, so the ranks' estimates do not \
+                     add up: use TraceElbo or TraceMeanFieldElbo",
+                    self.elbo
+                ),
+            });
+        }
         if self.elbo.as_ref().is_some_and(|e| e.particles() == 0) {
             return Err(Error::InvalidOption {
                 option: "elbo",
@@ -496,10 +571,17 @@ pub struct FitReport {
     pub rows: usize,
     /// Wall-clock seconds of the fit.
     pub seconds: f64,
+    /// Ranks of a data-parallel fit (1 for one process); `rows` are all ranks' rows.
+    #[serde(default = "one")]
+    pub ranks: usize,
     /// When the fit stopped early by its stopping rule ([`VI::converge`]); `None` when it ran
     /// all its epochs.
     #[serde(default)]
     pub converged: Option<Converged>,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl FitReport {
@@ -522,6 +604,18 @@ impl FitReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A fit of one epoch runs at the rate: it used to run at the decayed rate of the last
+    /// epoch (1% of it), so that a one-pass minibatch fit barely moved.
+    #[test]
+    fn a_one_epoch_fit_runs_at_the_rate() {
+        let cosine = Schedule::Cosine {
+            final_fraction: 0.01,
+        };
+        assert_eq!(cosine.rate(0.5, 0, 1), 0.5);
+        assert_eq!(VI::new(1).lr(0.5).learning_rate_at(0), 0.5);
+        assert_eq!(cosine.rate(0.5, 1, 2), 0.5 * 0.01);
+    }
 
     /// The rate against its closed form: `lr min(1, (e + 1) / (w n))` times the cosine
     /// factor `0.01 + 0.99 (1 + cos(pi e / (n - 1))) / 2`, with `w` the warm-up share.

@@ -25,6 +25,29 @@ pub trait DynModule: Send + Sync + std::fmt::Debug {
     ) -> Box<dyn DynModule>;
     /// The module's gradients taken out of `grads` (for an optimizer that is not burn's).
     fn grads(&self, grads: &mut Gradients) -> GradientsParams;
+    /// One step of `optimizer` with the module's gradients `grads` (summed over the ranks of
+    /// a data-parallel fit).
+    fn step_with(
+        self: Box<Self>,
+        optimizer: &mut ModuleOptimizer,
+        lr: f64,
+        grads: GradientsParams,
+    ) -> Box<dyn DynModule>;
+    /// Its float parameters: how many, and their values in all.
+    fn layout(&self) -> crate::distributed::exchange::Layout;
+    /// Appends its gradients in `grads` to `flat`, in the module's order (data-parallel SVI).
+    fn flatten_grads(&self, grads: &GradientsParams, flat: &mut crate::distributed::exchange::Flat);
+    /// Its gradients read from `flat` at `offset`, and the offset after them.
+    fn unflatten_grads(
+        &self,
+        flat: &crate::distributed::exchange::Flat,
+        offset: (usize, usize),
+    ) -> (GradientsParams, (usize, usize));
+    /// Appends its parameter values to `values`, in the module's order.
+    fn flatten_values(&self, values: &mut Vec<f32>);
+    /// The module with its parameter values read from `values` at `offset`, and the offset
+    /// after them.
+    fn load_values(self: Box<Self>, values: &[f32], offset: usize) -> (Box<dyn DynModule>, usize);
     /// Maps every float parameter's value off autodiff, seen as `[rows, rest]`, with
     /// `f(id, value)`: `Some(new value)` replaces it (tracked again when it was), `None`
     /// keeps it. The row-sparse optimizer steps per-row parameters this way.
@@ -77,6 +100,44 @@ impl<M: Module + Sync + 'static> DynModule for M {
 
     fn grads(&self, grads: &mut Gradients) -> GradientsParams {
         GradientsParams::from_module(grads, self)
+    }
+
+    fn step_with(
+        self: Box<Self>,
+        optimizer: &mut ModuleOptimizer,
+        lr: f64,
+        grads: GradientsParams,
+    ) -> Box<dyn DynModule> {
+        Box::new(optimizer.step(lr, *self, grads))
+    }
+
+    fn layout(&self) -> crate::distributed::exchange::Layout {
+        crate::distributed::exchange::Layout::of(self)
+    }
+
+    fn flatten_grads(
+        &self,
+        grads: &GradientsParams,
+        flat: &mut crate::distributed::exchange::Flat,
+    ) {
+        crate::distributed::exchange::flatten_grads(self, grads, flat);
+    }
+
+    fn unflatten_grads(
+        &self,
+        flat: &crate::distributed::exchange::Flat,
+        offset: (usize, usize),
+    ) -> (GradientsParams, (usize, usize)) {
+        crate::distributed::exchange::unflatten_grads(self, flat, offset)
+    }
+
+    fn flatten_values(&self, values: &mut Vec<f32>) {
+        crate::distributed::exchange::flatten_values(self, values);
+    }
+
+    fn load_values(self: Box<Self>, values: &[f32], offset: usize) -> (Box<dyn DynModule>, usize) {
+        let (module, at) = crate::distributed::exchange::load_values(*self, values, offset);
+        (Box::new(module), at)
     }
 
     fn map_params(

@@ -31,6 +31,8 @@ pub struct CsvSource {
     names: Vec<String>,
     rows: usize,
     buffer: usize,
+    /// The rows it reads: those whose index is `rank` modulo `ranks` (all: 0 of 1).
+    shard: (usize, usize),
 }
 
 impl CsvSource {
@@ -59,6 +61,7 @@ impl CsvSource {
             path,
             names,
             rows,
+            shard: (0, 1),
             buffer: DEFAULT_SHUFFLE_BUFFER,
         })
     }
@@ -84,6 +87,34 @@ impl DataSource for CsvSource {
         self.rows
     }
 
+    /// The rows `rank, rank + ranks, ...` of the file (every rank reads the file, and parses
+    /// only its rows).
+    fn shard(&self, rank: usize, ranks: usize) -> Result<Box<dyn DataSource>, Error> {
+        if self.shard != (0, 1) {
+            return Err(Error::InvalidOption {
+                option: "distributed",
+                reason: format!("{} is already a shard", self.path.display()),
+            });
+        }
+        let ranks = ranks.max(1);
+        let rows = self.rows.saturating_sub(rank).div_ceil(ranks);
+        if rows == 0 {
+            return Err(Error::InvalidOption {
+                option: "distributed",
+                reason: format!(
+                    "rank {rank} of {ranks} has no rows: {} has {} rows",
+                    self.path.display(),
+                    self.rows
+                ),
+            });
+        }
+        Ok(Box::new(Self {
+            rows,
+            shard: (rank, ranks),
+            ..self.clone()
+        }))
+    }
+
     fn epoch<'s>(
         &'s mut self,
         size: usize,
@@ -97,6 +128,7 @@ impl DataSource for CsvSource {
             names: &self.names,
             record: csv::StringRecord::new(),
             next: 0,
+            shard: self.shard,
         };
         let schema = Schema {
             names: self.names.clone(),
@@ -119,18 +151,27 @@ struct CsvRows<'s> {
     names: &'s [String],
     record: csv::StringRecord,
     next: usize,
+    /// Rows `rank` modulo `ranks` are read; a row's index is its index among them.
+    shard: (usize, usize),
 }
 
 impl RowStream for CsvRows<'_> {
     fn next_row(&mut self, row: &mut [f32]) -> Result<Option<usize>, Error> {
-        let r = self.next;
-        let more = self
-            .reader
-            .read_record(&mut self.record)
-            .map_err(|e| file_error(self.path, format!("row {r}: {e}")))?;
-        if !more {
-            return Ok(None);
-        }
+        let (rank, ranks) = self.shard;
+        let r = loop {
+            let r = self.next;
+            let more = self
+                .reader
+                .read_record(&mut self.record)
+                .map_err(|e| file_error(self.path, format!("row {r}: {e}")))?;
+            if !more {
+                return Ok(None);
+            }
+            if r % ranks == rank {
+                break r;
+            }
+            self.next += 1;
+        };
         for (c, name) in self.names.iter().enumerate() {
             let field = self.record.get(c).unwrap_or("").trim();
             row[c] = match field.parse::<f32>() {
@@ -147,7 +188,7 @@ impl RowStream for CsvRows<'_> {
             };
         }
         self.next += 1;
-        Ok(Some(r))
+        Ok(Some(r / ranks))
     }
 }
 

@@ -23,6 +23,10 @@ macro_rules! in_memory_source {
                 Some(self)
             }
 
+            fn shard(&self, rank: usize, ranks: usize) -> Result<Box<dyn DataSource>, Error> {
+                shard_of(self, rank, ranks)
+            }
+
             fn epoch<'s>(
                 &'s mut self,
                 size: usize,
@@ -35,6 +39,19 @@ macro_rules! in_memory_source {
 }
 
 in_memory_source!(Data, &Data);
+
+/// The rows `rank, rank + ranks, ...` of `data`, gathered.
+fn shard_of(data: &Data, rank: usize, ranks: usize) -> Result<Box<dyn DataSource>, Error> {
+    let rows = Data::rows(data).unwrap_or(0);
+    let indices: Vec<usize> = (rank..rows).step_by(ranks.max(1)).collect();
+    if indices.is_empty() {
+        return Err(Error::InvalidOption {
+            option: "distributed",
+            reason: format!("rank {rank} of {ranks} has no rows: the data has {rows} rows"),
+        });
+    }
+    Ok(Box::new(data.gather(&indices)))
+}
 
 /// The batches of one epoch of in-memory `data`, gathered as they are asked for.
 fn batches_of(data: &Data, size: usize, rng: Option<Rng>) -> Batches<'_> {

@@ -53,6 +53,21 @@ pub trait DataSource {
         None
     }
 
+    /// This source's shard for rank `rank` of `ranks` in a data-parallel fit
+    /// ([`VI::distributed`](crate::VI::distributed)): the rows `rank, rank + ranks, ...` (a
+    /// Parquet file: its row groups `rank, rank + ranks, ...`), numbered from 0 in the shard.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] when the source cannot be split (the default) or the shard
+    /// has no rows.
+    fn shard(&self, rank: usize, ranks: usize) -> Result<Box<dyn DataSource>, Error> {
+        let _ = (rank, ranks);
+        Err(Error::InvalidOption {
+            option: "distributed",
+            reason: "this data source cannot be split into shards".to_string(),
+        })
+    }
+
     /// The batches of one epoch, in order: `size` rows each, the last one possibly fewer.
     ///
     /// # Errors

@@ -54,8 +54,9 @@ pub struct ParquetSource {
     path: PathBuf,
     metadata: ArrowReaderMetadata,
     schema: Schema,
-    /// Each row group's first row and row count.
-    groups: Vec<(usize, usize)>,
+    /// The row groups this source reads (all of the file's, or a shard's): each one's index in
+    /// the file, its first row in this source and its row count.
+    groups: Vec<(usize, usize, usize)>,
     rows: usize,
     buffer: usize,
 }
@@ -86,9 +87,9 @@ impl ParquetSource {
         }
         let mut groups = Vec::new();
         let mut rows = 0;
-        for g in metadata.metadata().row_groups() {
+        for (id, g) in metadata.metadata().row_groups().iter().enumerate() {
             let n = usize::try_from(g.num_rows()).unwrap_or(0);
-            groups.push((rows, n));
+            groups.push((id, rows, n));
             rows += n;
         }
         if rows == 0 {
@@ -110,7 +111,7 @@ impl ParquetSource {
         self
     }
 
-    /// Number of row groups of the file.
+    /// Number of row groups of the file (of the shard, for a shard).
     pub fn row_groups(&self) -> usize {
         self.groups.len()
     }
@@ -128,6 +129,29 @@ impl DataSource for ParquetSource {
 
     fn rows(&self) -> usize {
         self.rows
+    }
+
+    /// The row groups `rank, rank + ranks, ...` of the file: a rank reads only its own.
+    fn shard(&self, rank: usize, ranks: usize) -> Result<Box<dyn DataSource>, Error> {
+        let mut shard = self.clone();
+        shard.groups.clear();
+        shard.rows = 0;
+        for &(id, _, n) in self.groups.iter().skip(rank).step_by(ranks.max(1)) {
+            shard.groups.push((id, shard.rows, n));
+            shard.rows += n;
+        }
+        if shard.rows == 0 {
+            return Err(Error::InvalidOption {
+                option: "distributed",
+                reason: format!(
+                    "rank {rank} of {ranks} has no rows: {} has {} row groups, one rank's \
+                     shard is whole row groups (write it with at least {ranks})",
+                    self.path.display(),
+                    self.groups.len()
+                ),
+            });
+        }
+        Ok(Box::new(shard))
     }
 
     fn epoch<'s>(
@@ -196,11 +220,11 @@ impl ParquetRows<'_> {
                 file,
                 self.source.metadata.clone(),
             )
-            .with_row_groups(vec![g])
+            .with_row_groups(vec![self.source.groups[g].0])
             .with_batch_size(READ_BATCH)
             .build()
             .map_err(|e| file_error(path, e.to_string()))?;
-            self.reader = Some((reader, self.source.groups[g].0));
+            self.reader = Some((reader, self.source.groups[g].1));
         }
     }
 }
