@@ -71,6 +71,30 @@ fn two_ranks_fit_as_one_process_does() {
     assert_conjugate(fitted, &post, "two ranks");
 }
 
+/// One rank is the plain fit, bit for bit: its plan is one shard, its local factor `N / M`
+/// and its weight 1, and the ordered sum of one message is that message. On batches of 10
+/// of the regression's 100 rows, the losses of every epoch and the fitted guide are the same
+/// bits as the fit without `distributed`.
+#[test]
+fn one_rank_is_the_plain_fit_bit_for_bit() {
+    let (data, _) = regression_data();
+    let vi = || {
+        VI::new(60)
+            .lr(0.02)
+            .batch_size(10)
+            .guide(AutoNormal::default())
+            .seed(4)
+            .quiet(true)
+    };
+    let mut alone = regression!();
+    let plain = alone.fit(&data, vi()).unwrap();
+    let ranks = fit_regression(1, || vi().check_every(1));
+    let (report, fitted) = &ranks[0];
+    assert_eq!(report.losses, plain.losses);
+    assert_eq!(*fitted, loc_scale(&alone));
+    assert_eq!((report.rows, report.ranks), (100, 1));
+}
+
 /// Three ranks on uneven shards (34, 33 and 33 rows) in batches of 11: each epoch is the
 /// longest shard's 4 steps, the last of rank 0's one row alone (which then stands for all
 /// 100, with the global terms counted once). The ranks stay the same bits
