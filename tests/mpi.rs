@@ -95,6 +95,7 @@ fn two_ranks_over_mpi_fit_the_regression() {
 fn a_rank_that_dies_ends_the_job_and_is_named() {
     let (ok, output, took) = mpirun("child_dies", 2, Duration::from_secs(120));
     assert!(!ok, "the job reported success:\n{output}");
+    println!("the job ended {took:.2?} after mpirun started it");
     assert!(took < Duration::from_secs(60), "took {took:?}");
     assert!(!output.contains("rank 0: fit finished"), "{output}");
     // Open MPI names the process as [[job, 1], rank] with its exit code.
