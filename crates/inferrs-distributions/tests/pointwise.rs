@@ -1,7 +1,7 @@
 //! The fused pointwise kernels (one autodiff node each on flex) against their composed burn
 //! ops and against `f64` closed forms: `Normal::log_prob` (every parameter shape that
 //! broadcasts, constants, strided views), `Bernoulli::log_prob` on logits (values outside
-//! {0, 1} included), `StudentT::log_prob` for a constant `df`, and the guide draw `normal_draw_through` for the identity, `Exp` and
+//! {0, 1} included), `Poisson::log_prob` on a tensor rate, `StudentT::log_prob` for a constant `df`, and the guide draw `normal_draw_through` for the identity, `Exp` and
 //! `Softplus` bijectors; values and the gradients of a weighted sum with respect to every
 //! tracked input; a device without autodiff; a size large enough to be threaded, with
 //! bit-identical results for 1, 2 and 3 threads.
@@ -21,7 +21,7 @@ mod common;
 use burn::tensor::{Device, Tensor};
 use common::*;
 use inferrs_distributions::{
-    Bernoulli, Bijector, Distribution, Normal, StudentT, normal_draw_through,
+    Bernoulli, Bijector, Distribution, Normal, Poisson, StudentT, normal_draw_through,
     normal_draw_through_composed,
 };
 use rand::{Rng as _, SeedableRng};
@@ -325,6 +325,103 @@ fn bernoulli_logits_log_prob_matches_the_closed_form() {
     let lp = to_vec(q.log_prob(t2(&[1.0, 0.5, 0.0, 1.0], 2, 2, &d)));
     assert_eq!(lp[0], f64::NEG_INFINITY);
     assert!(lp[1].is_finite());
+}
+
+/// The Poisson log mass `[rows, cols]` of counts 0-40 on a tensor rate (per element or one
+/// row shared), fused and composed, against `k ln r - r - ln Gamma(k + 1)` in f64 (statrs'
+/// `ln_gamma`) and `d/dr = w (k / r - 1)`. Both compute `ln Gamma` with the same f32 Stirling
+/// formula (within `2e-6 + 5e-7 |ln Gamma|`), so a row is checked to `16 eps` times the sum
+/// of its terms' magnitudes `1 + |k ln r| + r + ln Gamma(k + 1)`. A rate of 0 gives `k = 0`
+/// probability 1 (log mass 0, `d/dr = -1`), and a value that is not a count `-inf`.
+#[test]
+fn poisson_log_prob_matches_the_closed_form() {
+    let d = ad();
+    for (rows, cols, shared, seed) in [
+        (300, 4, false, 11),
+        (300, 4, true, 12),
+        (70_000, 1, false, 13),
+    ] {
+        let rrows = if shared { 1 } else { rows };
+        let mut rate = uniform(rrows * cols, 0.05, 30.0, seed);
+        rate[0] = 0.0;
+        let mut r = rng(seed + 1);
+        let mut k: Vec<f64> = (0..rows * cols)
+            .map(|_| f64::from(r.random_range(0..41u8)))
+            .collect();
+        // The rate 0 of element (0, 0) meets the count 0.
+        k[0] = 0.0;
+        let w = uniform(rows, 0.5, 2.0, seed + 2);
+        let mut want = vec![0.0; rows];
+        let mut bound = vec![0.0; rows];
+        let mut want_g = vec![0.0; rate.len()];
+        let mut bound_g = vec![0.0; rate.len()];
+        for i in 0..rows {
+            for j in 0..cols {
+                let ri = at([rrows, cols], i, j);
+                let (rv, kv) = (rate[ri], k[i * cols + j]);
+                let lg = statrs::function::gamma::ln_gamma(kv + 1.0);
+                let klr = if kv == 0.0 { 0.0 } else { kv * rv.ln() };
+                want[i] += klr - rv - lg;
+                bound[i] += 1.0 + klr.abs() + rv + lg.abs();
+                let g = if rv == 0.0 {
+                    -w[i]
+                } else {
+                    w[i] * (kv / rv - 1.0)
+                };
+                want_g[ri] += g;
+                bound_g[ri] += 1.0 + g.abs();
+            }
+        }
+        for fused in [true, false] {
+            let rt = t2(&rate, rrows, cols, &d).require_grad();
+            let q = Poisson::new(rt.clone()).unwrap();
+            let kt = t2(&k, rows, cols, &d);
+            let lp = if fused {
+                q.log_prob(kt)
+            } else {
+                q.log_prob_composed(kt)
+            };
+            let weights = t2(&w, rows, 1, &d).reshape([rows]);
+            let g = (lp.clone() * weights).sum().backward();
+            let what = format!("Poisson [{rows}, {cols}] shared {shared} fused {fused}");
+            within(&to_vec(lp), &want, &bound, &format!("{what} log p"));
+            within(
+                &to_vec(rt.grad(&g).unwrap()),
+                &want_g,
+                &bound_g,
+                &format!("{what} d/dr"),
+            );
+        }
+    }
+    // Values that are not counts have log mass -inf, fused as composed.
+    let q = Poisson::new(t2(&[2.0, 3.0], 1, 2, &d).require_grad()).unwrap();
+    let value = t2(&[1.5, 2.0, 1.0, -1.0, 0.0, 4.0], 3, 2, &d);
+    let fused = to_vec(q.log_prob(value.clone()));
+    let composed = to_vec(q.log_prob_composed(value));
+    assert_eq!(fused[0], f64::NEG_INFINITY);
+    assert_eq!(fused[1], f64::NEG_INFINITY);
+    assert!(fused[2].is_finite());
+    assert_eq!(composed[..2], fused[..2]);
+    // A tracked count (rare: counts are data) gets `d/dk = ln r - digamma(k + 1)`, fused as
+    // composed, within 1e-5 of statrs' digamma (the Stirling formula's derivative).
+    let (rates, counts) = ([0.5, 7.0, 30.0], [0.0, 3.0, 25.0]);
+    for fused in [true, false] {
+        let kt = t2(&counts, 1, 3, &d).require_grad();
+        let q = Poisson::new(t2(&rates, 1, 3, &d).require_grad()).unwrap();
+        let lp = if fused {
+            q.log_prob(kt.clone())
+        } else {
+            q.log_prob_composed(kt.clone())
+        };
+        let g = to_vec(kt.grad(&lp.sum().backward()).unwrap());
+        for ((&gk, &r), &k) in g.iter().zip(&rates).zip(&counts) {
+            let want = r.ln() - statrs::function::gamma::digamma(k + 1.0);
+            assert!(
+                (gk - want).abs() < 1e-5,
+                "fused {fused}: d/dk at k = {k}, r = {r}: {gk} vs {want}"
+            );
+        }
+    }
 }
 
 /// `(T(u), ln |T'(u)|, T'(u), d/du ln |T'(u)|)` in f64.

@@ -33,6 +33,9 @@ pub(crate) trait DensityKernel: Backend {
         logits: FloatTensor<Self>,
     ) -> FloatTensor<Self>;
 
+    /// `log Poisson(value; rate)`, `-inf` where the value is not a count.
+    fn poisson_log_prob(value: FloatTensor<Self>, rate: FloatTensor<Self>) -> FloatTensor<Self>;
+
     /// `log StudentT(value; df, loc, scale)` for a constant `df`; `norm` is its normalising
     /// constant `lgamma((df + 1) / 2) - lgamma(df / 2) - ln(df pi) / 2`.
     fn student_t_log_prob(
@@ -103,7 +106,54 @@ impl Pointwise<2> for BernoulliLogitsLogProb {
     }
 }
 
+/// `ln Gamma(x)` for `x >= 1` and its derivative, the same formula as the composed
+/// `special::lgamma` (the recurrence to `z = x + 4` and four Stirling terms), so that the
+/// fused and composed Poisson agree to f32 rounding: within `2e-6 + 5e-7 |ln Gamma(x)|`.
+#[inline(always)]
+fn lgamma_and_digamma(x: f32) -> (f32, f32) {
+    let z = x + 4.0;
+    let inv = 1.0 / z;
+    let inv2 = inv * inv;
+    let series = (((-1.0 / 1680.0) * inv2 + 1.0 / 1260.0) * inv2 - 1.0 / 360.0) * inv2 + 1.0 / 12.0;
+    let ln_z = ln(z);
+    let (a, b) = (x * (x + 1.0), (x + 2.0) * (x + 3.0));
+    let value = (z - 0.5) * ln_z - z + series * inv + HALF_LN_2PI - ln(a) - ln(b);
+    // d/dz of the series: -1/(12 z^2) + 1/(120 z^4) - 1/(252 z^6) + 1/(240 z^8).
+    let d_series = (((1.0 / 240.0) * inv2 - 1.0 / 252.0) * inv2 + 1.0 / 120.0) * inv2 - 1.0 / 12.0;
+    let derivative = ln_z - 0.5 * inv + d_series * inv2 - (2.0 * x + 1.0) / a - (2.0 * x + 5.0) / b;
+    (value, derivative)
+}
+
+/// `k ln r - r - ln Gamma(k + 1)` for a count `k` (`-inf` otherwise), with `0 ln 0 = 0`;
+/// `d/dr = k / r - 1` (`-1` at `r = 0`, as the composed ops' masked logarithm), and
+/// `d/dk = ln r - digamma(k + 1)` (`ln r` taken as 0 where `r <= 0`, as there).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct PoissonLogProb;
+
+impl Pointwise<2> for PoissonLogProb {
+    #[inline(always)]
+    fn eval(self, [k, r]: [f32; 2]) -> (f32, [f32; 2]) {
+        let count = k >= 0.0 && k.is_finite() && k == k.floor();
+        if !count {
+            return (f32::NEG_INFINITY, [0.0, 0.0]);
+        }
+        let (lg, dlg) = lgamma_and_digamma(k + 1.0);
+        if r > 0.0 {
+            let lr = ln(r);
+            (k * lr - r - lg, [lr - dlg, k / r - 1.0])
+        } else if k == 0.0 {
+            (-r - lg, [-dlg, -1.0])
+        } else {
+            (f32::NEG_INFINITY, [-dlg, -1.0])
+        }
+    }
+}
+
 impl DensityKernel for Flex {
+    fn poisson_log_prob(value: FloatTensor<Self>, rate: FloatTensor<Self>) -> FloatTensor<Self> {
+        forward_flex(PoissonLogProb, [&value, &rate], Output::Rows)
+    }
+
     fn student_t_log_prob(
         value: FloatTensor<Self>,
         loc: FloatTensor<Self>,
@@ -132,6 +182,10 @@ impl DensityKernel for Flex {
 }
 
 impl<C: CheckpointStrategy> DensityKernel for Autodiff<Flex, C> {
+    fn poisson_log_prob(value: FloatTensor<Self>, rate: FloatTensor<Self>) -> FloatTensor<Self> {
+        forward_autodiff::<C, _, 2>(PoissonLogProb, [value, rate], Output::Rows)
+    }
+
     fn student_t_log_prob(
         value: FloatTensor<Self>,
         loc: FloatTensor<Self>,
@@ -216,6 +270,18 @@ pub(crate) fn student_t_log_prob(
         scale.clone().into_dispatch(),
         df as f32,
         norm as f32,
+    );
+    Some(Tensor::from_dispatch(out))
+}
+
+/// The fused Poisson log mass summed over each row, or `None` when it does not apply.
+pub(crate) fn poisson_log_prob(value: &Tensor<2>, rate: &Tensor<2>) -> Option<Tensor<1>> {
+    if !all_fused(&[value, rate]) {
+        return None;
+    }
+    let out = <Dispatch as DensityKernel>::poisson_log_prob(
+        value.clone().into_dispatch(),
+        rate.clone().into_dispatch(),
     );
     Some(Tensor::from_dispatch(out))
 }

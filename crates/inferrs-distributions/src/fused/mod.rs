@@ -124,6 +124,20 @@ pub(crate) fn normal_log_prob(
     }
 }
 
+/// The fused Poisson log mass summed over each row (`[rows]`), or `None` when it does not
+/// apply.
+pub(crate) fn poisson_log_prob(value: &Tensor<2>, rate: &Tensor<2>) -> Option<Tensor<1>> {
+    #[cfg(feature = "flex")]
+    {
+        density::poisson_log_prob(value, rate)
+    }
+    #[cfg(not(feature = "flex"))]
+    {
+        let _ = (value, rate);
+        None
+    }
+}
+
 /// The fused Bernoulli log mass on logits summed over each row (`[rows]`), or `None` when it
 /// does not apply.
 pub(crate) fn bernoulli_logits_log_prob(
