@@ -184,18 +184,49 @@ positive_pair_family! {
     pub fn rate;
 }
 
+impl Gamma {
+    /// [`Distribution::log_prob`] in composed burn ops: the reference the fused kernel is
+    /// tested against, and the version used for constant parameters and backends other than
+    /// flex.
+    ///
+    /// # Shapes
+    ///
+    /// * `value`: `[rows, cols]`, broadcast with the parameters; returns `[rows]`.
+    pub fn log_prob_composed(&self, value: Tensor<2>) -> Tensor<1> {
+        let (x, outside) = restrict_positive(GAMMA, value, self.rows, self.cols);
+        let normaliser = gamma_normaliser(&self.concentration, &self.rate, &x.device());
+        let unnormalised =
+            mul_offset_param(x.clone().log(), &self.concentration, -1.0) - mul_param(x, &self.rate);
+        sum_event_masked(unnormalised + normaliser, outside)
+    }
+}
+
 impl Distribution for Gamma {
     batch_shape!(GAMMA);
 
     /// `sum_cols((alpha - 1) ln x - beta x + alpha ln beta - ln Gamma(alpha))`; `-inf` for
     /// `x <= 0`. `ln Gamma` of a constant is computed in `f64`, of a tensor with an `f32`
     /// Stirling series (see the crate's tensor `lgamma`).
+    ///
+    /// With a tensor parameter on burn's `flex` backend one fused op (one autodiff node with
+    /// the analytic partials, `fused/density.rs`; a constant parameter's `ln Gamma` then comes
+    /// from the same `f32` series); otherwise [`Gamma::log_prob_composed`].
     fn log_prob(&self, value: Tensor<2>) -> Tensor<1> {
-        let (x, outside) = restrict_positive(GAMMA, value, self.rows, self.cols);
-        let normaliser = gamma_normaliser(&self.concentration, &self.rate, &x.device());
-        let unnormalised =
-            mul_offset_param(x.clone().log(), &self.concentration, -1.0) - mul_param(x, &self.rate);
-        sum_event_masked(unnormalised + normaliser, outside)
+        if !self.constant_parameters() {
+            let device = value.device();
+            let (a, b) = (
+                self.concentration.to_tensor(&device),
+                self.rate.to_tensor(&device),
+            );
+            if let Some(lp) = crate::fused::gamma_log_prob(&value, &a, &b) {
+                return lp;
+            }
+        }
+        self.log_prob_composed(value)
+    }
+
+    fn constant_parameters(&self) -> bool {
+        self.concentration.is_constant() && self.rate.is_constant()
     }
 
     /// Draws `Gamma(alpha, 1) / beta` per element on the host with `rand_distr` (tensor

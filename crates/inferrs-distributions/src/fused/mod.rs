@@ -124,6 +124,24 @@ pub(crate) fn normal_log_prob(
     }
 }
 
+/// The fused Gamma log density summed over each row (`[rows]`), or `None` when it does not
+/// apply.
+pub(crate) fn gamma_log_prob(
+    value: &Tensor<2>,
+    concentration: &Tensor<2>,
+    rate: &Tensor<2>,
+) -> Option<Tensor<1>> {
+    #[cfg(feature = "flex")]
+    {
+        density::gamma_log_prob(value, concentration, rate)
+    }
+    #[cfg(not(feature = "flex"))]
+    {
+        let _ = (value, concentration, rate);
+        None
+    }
+}
+
 /// The fused Poisson log mass summed over each row (`[rows]`), or `None` when it does not
 /// apply.
 pub(crate) fn poisson_log_prob(value: &Tensor<2>, rate: &Tensor<2>) -> Option<Tensor<1>> {
