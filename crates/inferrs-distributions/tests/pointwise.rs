@@ -1,7 +1,7 @@
 //! The fused pointwise kernels (one autodiff node each on flex) against their composed burn
 //! ops and against `f64` closed forms: `Normal::log_prob` (every parameter shape that
 //! broadcasts, constants, strided views), `Bernoulli::log_prob` on logits (values outside
-//! {0, 1} included), `Poisson::log_prob` on a tensor rate, `Gamma::log_prob` on tensor parameters, `StudentT::log_prob` for a constant `df`, and the guide draw `normal_draw_through` for the identity, `Exp` and
+//! {0, 1} included), `Poisson::log_prob` on a tensor rate, `Gamma::log_prob` on tensor parameters, `Categorical::log_prob` on logits, `StudentT::log_prob` for a constant `df`, and the guide draw `normal_draw_through` for the identity, `Exp` and
 //! `Softplus` bijectors; values and the gradients of a weighted sum with respect to every
 //! tracked input; a device without autodiff; a size large enough to be threaded, with
 //! bit-identical results for 1, 2 and 3 threads.
@@ -21,8 +21,8 @@ mod common;
 use burn::tensor::{Device, Tensor};
 use common::*;
 use inferrs_distributions::{
-    Bernoulli, Bijector, Distribution, Gamma, Normal, Poisson, StudentT, normal_draw_through,
-    normal_draw_through_composed,
+    Bernoulli, Bijector, Categorical, Distribution, Gamma, Normal, Poisson, StudentT,
+    normal_draw_through, normal_draw_through_composed,
 };
 use rand::{Rng as _, SeedableRng};
 
@@ -516,6 +516,88 @@ fn gamma_log_prob_matches_the_closed_form() {
     assert_eq!(fused[..2], [f64::NEG_INFINITY; 2]);
     assert_eq!(composed[..2], fused[..2]);
     assert!((fused[2] - composed[2]).abs() < 1e-5);
+}
+
+/// The categorical log mass on logits `[rows, K]` (or one shared row), fused and composed,
+/// against `l_k - logsumexp(l)` in f64 and `d/dl_j = w ([j = k] - softmax(l)_j)`; logits up
+/// to 30 in size (and one row at 80, where a naive sum of exponentials overflows f32). A row
+/// is checked to `16 eps (1 + |l_k| + |logsumexp(l)|) K`, a gradient entry to `16 eps (1 +
+/// |g|)` per contribution. A value that is not a class (-1, K, 1.5) has log mass `-inf` and
+/// no gradient, as composed.
+#[test]
+fn categorical_logits_log_prob_matches_the_closed_form() {
+    let d = ad();
+    for (rows, classes, shared, seed) in [
+        (300, 5, false, 31),
+        (300, 5, true, 32),
+        (20_000, 10, false, 33),
+    ] {
+        let lrows = if shared { 1 } else { rows };
+        let mut logits = uniform(lrows * classes, -30.0, 30.0, seed);
+        logits[0] = 80.0;
+        let mut r = rng(seed + 1);
+        let mut k: Vec<f64> = (0..rows)
+            .map(|_| f64::from(r.random_range(0..classes as u32)))
+            .collect();
+        k[1] = -1.0;
+        k[2] = classes as f64;
+        k[3] = 1.5;
+        let w = uniform(rows, 0.5, 2.0, seed + 2);
+        let mut want = vec![0.0; rows];
+        let mut bound = vec![0.0; rows];
+        let mut want_g = vec![0.0; logits.len()];
+        let mut bound_g = vec![0.0; logits.len()];
+        for i in 0..rows {
+            let base = if shared { 0 } else { i * classes };
+            let l = &logits[base..base + classes];
+            let max = l.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let lse = max + l.iter().map(|v| (v - max).exp()).sum::<f64>().ln();
+            let class = (k[i] >= 0.0 && k[i].fract() == 0.0 && (k[i] as usize) < classes)
+                .then_some(k[i] as usize);
+            match class {
+                Some(c) => {
+                    want[i] = l[c] - lse;
+                    bound[i] = (1.0 + l[c].abs() + lse.abs()) * classes as f64;
+                    for j in 0..classes {
+                        let g = w[i] * (f64::from(u8::from(j == c)) - (l[j] - lse).exp());
+                        want_g[base + j] += g;
+                        bound_g[base + j] += 1.0 + g.abs();
+                    }
+                }
+                None => {
+                    want[i] = f64::NEG_INFINITY;
+                    bound[i] = 1.0;
+                    for j in 0..classes {
+                        bound_g[base + j] += 1.0;
+                    }
+                }
+            }
+        }
+        for fused in [true, false] {
+            let lt = t2(&logits, lrows, classes, &d).require_grad();
+            let q = Categorical::new(lt.clone()).unwrap();
+            let kt = t2(&k, rows, 1, &d);
+            let lp = if fused {
+                q.log_prob(kt)
+            } else {
+                q.log_prob_composed(kt)
+            };
+            let weights = t2(&w, rows, 1, &d).reshape([rows]);
+            // The -inf rows have weight 0 in the sum (their gradient is 0 either way).
+            let finite = lp.clone().is_inf().bool_not().float();
+            let g = (lp.clone().mask_fill(lp.clone().is_inf(), 0.0) * weights * finite)
+                .sum()
+                .backward();
+            let what = format!("Categorical [{rows}, {classes}] shared {shared} fused {fused}");
+            within(&to_vec(lp), &want, &bound, &format!("{what} log p"));
+            within(
+                &to_vec(lt.grad(&g).unwrap()),
+                &want_g,
+                &bound_g,
+                &format!("{what} d/dl"),
+            );
+        }
+    }
 }
 
 /// `(T(u), ln |T'(u)|, T'(u), d/du ln |T'(u)|)` in f64.

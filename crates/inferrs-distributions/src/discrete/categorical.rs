@@ -117,6 +117,40 @@ impl Categorical {
         log_softmax(logits, 1)
     }
 
+    /// [`Distribution::log_prob`] in composed burn ops: the reference the fused kernel is
+    /// tested against, and the version used for probabilities, constants and backends other
+    /// than flex.
+    ///
+    /// # Shapes
+    ///
+    /// * `value`: `[rows, 1]`, broadcast with the parameter's rows; returns `[rows]`.
+    pub fn log_prob_composed(&self, value: Tensor<2>) -> Tensor<1> {
+        let device = value.device();
+        let [vr, vc] = value.dims();
+        let [pr, k] = self.param().shape();
+        assert!(
+            vc == 1,
+            "Categorical::log_prob: value of shape [{vr}, {vc}] must have one column"
+        );
+        let Some(rows) = broadcast_dim(pr, vr) else {
+            panic!(
+                "Categorical::log_prob: value of shape [{vr}, {vc}] does not broadcast with \
+                 parameters of shape [{pr}, {k}]"
+            );
+        };
+        let shape = [rows, k];
+        // Selecting by comparison rather than `gather`: an index that is no class matches
+        // nothing (no out-of-range read), and unselected `-inf` entries are replaced by 0
+        // before the sum (no `0 * -inf`).
+        let selected = expand_to(value, shape).equal(expand_to(self.classes(&device), shape));
+        let matched = selected.clone().float().sum_dim(1).equal_elem(0.0);
+        expand_to(self.log_probs(&device), shape)
+            .mask_fill(selected.bool_not(), 0.0)
+            .sum_dim(1)
+            .mask_fill(matched, f32::NEG_INFINITY)
+            .squeeze_dim::<1>(1)
+    }
+
     /// The class indices `0, ..., K - 1` as a float row `[1, K]`.
     fn classes(&self, device: &Device) -> Tensor<2> {
         let k = self.num_classes();
@@ -142,31 +176,19 @@ impl Distribution for Categorical {
     /// `log_softmax(logits)[k]` per row; `-inf` where `k` is not an index in `{0, ..., K - 1}`.
     ///
     /// Panics when `value` has more than one column.
+    ///
+    /// For tensor logits on burn's `flex` backend one fused op (one autodiff node with the
+    /// analytic gradient `onehot(k) - softmax(logits)`, `fused/categorical.rs`); otherwise
+    /// [`Categorical::log_prob_composed`].
     fn log_prob(&self, value: Tensor<2>) -> Tensor<1> {
-        let device = value.device();
-        let [vr, vc] = value.dims();
-        let [pr, k] = self.param().shape();
-        assert!(
-            vc == 1,
-            "Categorical::log_prob: value of shape [{vr}, {vc}] must have one column"
-        );
-        let Some(rows) = broadcast_dim(pr, vr) else {
-            panic!(
-                "Categorical::log_prob: value of shape [{vr}, {vc}] does not broadcast with \
-                 parameters of shape [{pr}, {k}]"
-            );
-        };
-        let shape = [rows, k];
-        // Selecting by comparison rather than `gather`: an index that is no class matches
-        // nothing (no out-of-range read), and unselected `-inf` entries are replaced by 0
-        // before the sum (no `0 * -inf`).
-        let selected = expand_to(value, shape).equal(expand_to(self.classes(&device), shape));
-        let matched = selected.clone().float().sum_dim(1).equal_elem(0.0);
-        expand_to(self.log_probs(&device), shape)
-            .mask_fill(selected.bool_not(), 0.0)
-            .sum_dim(1)
-            .mask_fill(matched, f32::NEG_INFINITY)
-            .squeeze_dim::<1>(1)
+        if let Odds::Logits(Param::Tensor(logits)) = &self.odds
+            && let [vr, 1] = value.dims()
+            && broadcast_dim(logits.dims()[0], vr).is_some()
+            && let Some(lp) = crate::fused::categorical_logits_log_prob(&value, logits)
+        {
+            return lp;
+        }
+        self.log_prob_composed(value)
     }
 
     /// One `rand::distr::weighted::WeightedIndex` draw per row over the weights

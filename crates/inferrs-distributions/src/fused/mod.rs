@@ -17,6 +17,8 @@
 #[cfg(feature = "flex")]
 mod activation;
 #[cfg(feature = "flex")]
+mod categorical;
+#[cfg(feature = "flex")]
 mod density;
 #[cfg(feature = "flex")]
 mod flex;
@@ -120,6 +122,22 @@ pub(crate) fn normal_log_prob(
     #[cfg(not(feature = "flex"))]
     {
         let _ = (value, loc, scale);
+        None
+    }
+}
+
+/// The fused categorical log mass on logits (`[rows]`), or `None` when it does not apply.
+pub(crate) fn categorical_logits_log_prob(
+    value: &Tensor<2>,
+    logits: &Tensor<2>,
+) -> Option<Tensor<1>> {
+    #[cfg(feature = "flex")]
+    {
+        categorical::categorical_logits_log_prob(value, logits)
+    }
+    #[cfg(not(feature = "flex"))]
+    {
+        let _ = (value, logits);
         None
     }
 }

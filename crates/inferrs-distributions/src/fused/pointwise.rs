@@ -66,6 +66,27 @@ pub(super) struct Partials<const N: usize> {
     partials: [Option<Vec<f32>>; N],
 }
 
+impl<const N: usize> Partials<N> {
+    /// The partials of an op over `[rows, cols]` (each input's `shape` 1 or that in each
+    /// dimension), per element, for the tracked inputs: what a kernel that is not a
+    /// [`Pointwise`] (a row-wise one, as the categorical log mass) hands to the same backward
+    /// pass.
+    pub(super) fn new(
+        [rows, cols]: [usize; 2],
+        output: Output,
+        shapes: [[usize; 2]; N],
+        partials: [Option<Vec<f32>>; N],
+    ) -> Self {
+        Self {
+            rows,
+            cols,
+            output,
+            shapes,
+            partials,
+        }
+    }
+}
+
 /// The values of a flex tensor in row-major order (borrowed when it is contiguous).
 pub(super) fn contiguous(t: &FloatTensor<Flex>) -> Cow<'_, [f32]> {
     let layout = t.layout();
@@ -110,7 +131,7 @@ pub(super) fn broadcast<const N: usize>(shapes: &[[usize; 2]; N]) -> [usize; 2] 
 }
 
 /// `t` (`[r, c]`, each 1 or the target's) as the row-major values of `[rows, cols]`.
-fn expand_values(t: &FloatTensor<Flex>, [rows, cols]: [usize; 2]) -> Cow<'_, [f32]> {
+pub(super) fn expand_values(t: &FloatTensor<Flex>, [rows, cols]: [usize; 2]) -> Cow<'_, [f32]> {
     let [r, c] = dims2(t);
     let values = contiguous(t);
     if [r, c] == [rows, cols] {
@@ -302,6 +323,15 @@ pub(super) fn forward_autodiff<C: CheckpointStrategy, F: Pointwise<N>, const N: 
     inputs: [FloatTensor<burn::backend::Autodiff<Flex, C>>; N],
     output: Output,
 ) -> FloatTensor<burn::backend::Autodiff<Flex, C>> {
+    forward_autodiff_with::<C, N>(inputs, |prims, tracked| evaluate(f, prims, tracked, output))
+}
+
+/// An op on `Autodiff<Flex, C>` whose `eval` gives its value and, for the tracked inputs
+/// (`Some` mask), their partials per element: one node, with the pointwise backward pass.
+pub(super) fn forward_autodiff_with<C: CheckpointStrategy, const N: usize>(
+    inputs: [FloatTensor<burn::backend::Autodiff<Flex, C>>; N],
+    eval: impl FnOnce([&FloatTensor<Flex>; N], Option<[bool; N]>) -> (FloatTensor<Flex>, Partials<N>),
+) -> FloatTensor<burn::backend::Autodiff<Flex, C>> {
     let tracked = inputs.each_ref().map(|t| t.is_tracked());
     let prep = PointwiseBackward::<N>
         .prepare::<C>(inputs.each_ref().map(|t| t.node()))
@@ -310,10 +340,10 @@ pub(super) fn forward_autodiff<C: CheckpointStrategy, F: Pointwise<N>, const N: 
     let prims = inputs.each_ref().map(|t| t.primitive());
     match prep {
         OpsKind::Tracked(prep) => {
-            let (out, state) = evaluate(f, prims, Some(tracked), output);
+            let (out, state) = eval(prims, Some(tracked));
             prep.finish(state, out)
         }
-        OpsKind::UnTracked(prep) => prep.finish(evaluate(f, prims, None, output).0),
+        OpsKind::UnTracked(prep) => prep.finish(eval(prims, None).0),
     }
 }
 
