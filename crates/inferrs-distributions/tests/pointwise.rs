@@ -259,6 +259,56 @@ fn normal_log_prob_of_constants_and_strided_views() {
     );
 }
 
+/// What a family's log density and its gradient should be, in f64: per row (`want`, within
+/// `TOL * bound`) and per parameter entry (`want_g`, within `TOL * bound_g`).
+struct Expected {
+    want: Vec<f64>,
+    bound: Vec<f64>,
+    want_g: Vec<f64>,
+    bound_g: Vec<f64>,
+}
+
+/// Checks a one-parameter family, fused (`log_prob`) and composed (`composed`), on `value`:
+/// its log density, and the gradient of `sum_i w_i log p_i` with respect to the tracked
+/// parameter that `build` makes the family from.
+fn check_one_parameter<D: Distribution>(
+    what: &str,
+    (param, pshape): (&[f64], [usize; 2]),
+    (value, vshape): (&[f64], [usize; 2]),
+    w: &[f64],
+    expected: &Expected,
+    build: impl Fn(Tensor<2>) -> D,
+    composed: impl Fn(&D, Tensor<2>) -> Tensor<1>,
+) {
+    let d = ad();
+    let rows = vshape[0];
+    for fused in [true, false] {
+        let pt = t2(param, pshape[0], pshape[1], &d).require_grad();
+        let q = build(pt.clone());
+        let vt = t2(value, vshape[0], vshape[1], &d);
+        let lp = if fused {
+            q.log_prob(vt)
+        } else {
+            composed(&q, vt)
+        };
+        let weights = t2(w, rows, 1, &d).reshape([rows]);
+        let g = (lp.clone() * weights).sum().backward();
+        let what = format!("{what} fused {fused}");
+        within(
+            &to_vec(lp),
+            &expected.want,
+            &expected.bound,
+            &format!("{what} log p"),
+        );
+        within(
+            &to_vec(pt.grad(&g).unwrap()),
+            &expected.want_g,
+            &expected.bound_g,
+            &format!("{what} gradient"),
+        );
+    }
+}
+
 /// The Bernoulli log mass on logits `[rows, cols]` (or `[1, cols]`), fused and composed,
 /// against `x ln sigmoid(l) + (1 - x) ln sigmoid(-l)` and `d/dl = w (x - sigmoid(l))`.
 #[test]
@@ -299,26 +349,21 @@ fn bernoulli_logits_log_prob_matches_the_closed_form() {
                 bound_g[li] += 1.0 + g.abs();
             }
         }
-        for fused in [true, false] {
-            let lt = t2(&logits, lrows, cols, &d).require_grad();
-            let q = Bernoulli::new(lt.clone()).unwrap();
-            let xt = t2(&x, rows, cols, &d);
-            let lp = if fused {
-                q.log_prob(xt)
-            } else {
-                q.log_prob_composed(xt)
-            };
-            let weights = t2(&w, rows, 1, &d).reshape([rows]);
-            let g = (lp.clone() * weights).sum().backward();
-            let what = format!("Bernoulli [{rows}, {cols}] shared {shared} fused {fused}");
-            within(&to_vec(lp), &want, &bound, &format!("{what} log p"));
-            within(
-                &to_vec(lt.grad(&g).unwrap()),
-                &want_g,
-                &bound_g,
-                &format!("{what} d/dl"),
-            );
-        }
+        let expected = Expected {
+            want,
+            bound,
+            want_g,
+            bound_g,
+        };
+        check_one_parameter(
+            &format!("Bernoulli [{rows}, {cols}] shared {shared}"),
+            (&logits, [lrows, cols]),
+            (&x, [rows, cols]),
+            &w,
+            &expected,
+            |l| Bernoulli::new(l).unwrap(),
+            Bernoulli::log_prob_composed,
+        );
     }
     // A value other than 0 or 1 has log mass -inf, as composed.
     let q = Bernoulli::new(t2(&[0.3, -2.0], 1, 2, &d)).unwrap();
@@ -372,26 +417,21 @@ fn poisson_log_prob_matches_the_closed_form() {
                 bound_g[ri] += 1.0 + g.abs();
             }
         }
-        for fused in [true, false] {
-            let rt = t2(&rate, rrows, cols, &d).require_grad();
-            let q = Poisson::new(rt.clone()).unwrap();
-            let kt = t2(&k, rows, cols, &d);
-            let lp = if fused {
-                q.log_prob(kt)
-            } else {
-                q.log_prob_composed(kt)
-            };
-            let weights = t2(&w, rows, 1, &d).reshape([rows]);
-            let g = (lp.clone() * weights).sum().backward();
-            let what = format!("Poisson [{rows}, {cols}] shared {shared} fused {fused}");
-            within(&to_vec(lp), &want, &bound, &format!("{what} log p"));
-            within(
-                &to_vec(rt.grad(&g).unwrap()),
-                &want_g,
-                &bound_g,
-                &format!("{what} d/dr"),
-            );
-        }
+        let expected = Expected {
+            want,
+            bound,
+            want_g,
+            bound_g,
+        };
+        check_one_parameter(
+            &format!("Poisson [{rows}, {cols}] shared {shared}"),
+            (&rate, [rrows, cols]),
+            (&k, [rows, cols]),
+            &w,
+            &expected,
+            |r| Poisson::new(r).unwrap(),
+            Poisson::log_prob_composed,
+        );
     }
     // Values that are not counts have log mass -inf, fused as composed.
     let q = Poisson::new(t2(&[2.0, 3.0], 1, 2, &d).require_grad()).unwrap();
@@ -526,7 +566,6 @@ fn gamma_log_prob_matches_the_closed_form() {
 /// no gradient, as composed.
 #[test]
 fn categorical_logits_log_prob_matches_the_closed_form() {
-    let d = ad();
     for (rows, classes, shared, seed) in [
         (300, 5, false, 31),
         (300, 5, true, 32),
@@ -573,30 +612,21 @@ fn categorical_logits_log_prob_matches_the_closed_form() {
                 }
             }
         }
-        for fused in [true, false] {
-            let lt = t2(&logits, lrows, classes, &d).require_grad();
-            let q = Categorical::new(lt.clone()).unwrap();
-            let kt = t2(&k, rows, 1, &d);
-            let lp = if fused {
-                q.log_prob(kt)
-            } else {
-                q.log_prob_composed(kt)
-            };
-            let weights = t2(&w, rows, 1, &d).reshape([rows]);
-            // The -inf rows have weight 0 in the sum (their gradient is 0 either way).
-            let finite = lp.clone().is_inf().bool_not().float();
-            let g = (lp.clone().mask_fill(lp.clone().is_inf(), 0.0) * weights * finite)
-                .sum()
-                .backward();
-            let what = format!("Categorical [{rows}, {classes}] shared {shared} fused {fused}");
-            within(&to_vec(lp), &want, &bound, &format!("{what} log p"));
-            within(
-                &to_vec(lt.grad(&g).unwrap()),
-                &want_g,
-                &bound_g,
-                &format!("{what} d/dl"),
-            );
-        }
+        let expected = Expected {
+            want,
+            bound,
+            want_g,
+            bound_g,
+        };
+        check_one_parameter(
+            &format!("Categorical [{rows}, {classes}] shared {shared}"),
+            (&logits, [lrows, classes]),
+            (&k, [rows, 1]),
+            &w,
+            &expected,
+            |l| Categorical::new(l).unwrap(),
+            Categorical::log_prob_composed,
+        );
     }
 }
 
