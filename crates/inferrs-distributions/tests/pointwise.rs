@@ -843,3 +843,25 @@ fn student_t_log_prob_matches_the_closed_form() {
         }
     }
 }
+
+/// A fit scores an observed site once when its parameters are host constants
+/// (`Distribution::constant_parameters`): Poisson and Gamma say so for constants, and not
+/// for a tensor parameter (which the fused kernels then take).
+#[test]
+fn poisson_and_gamma_say_when_their_parameters_are_constants() {
+    let d = ad();
+    assert!(Poisson::new(3.0).unwrap().constant_parameters());
+    assert!(
+        Gamma::new(2.0, vec![1.0, 0.5])
+            .unwrap()
+            .constant_parameters()
+    );
+    let tensor = t2(&[2.0], 1, 1, &d);
+    assert!(!Poisson::new(tensor.clone()).unwrap().constant_parameters());
+    assert!(
+        !Gamma::new(2.0, tensor.clone())
+            .unwrap()
+            .constant_parameters()
+    );
+    assert!(!Gamma::new(tensor, 1.0).unwrap().constant_parameters());
+}

@@ -50,6 +50,31 @@ impl<C: Collective + ?Sized> Collective for std::sync::Arc<C> {
     }
 }
 
+/// Checks that `recv` holds `size` times `send` (what every implementation's `all_gather`
+/// asks first).
+///
+/// # Errors
+/// [`Error::Collective`] naming `rank` when it does not.
+pub(crate) fn check_gather(
+    rank: usize,
+    size: usize,
+    send: &[u8],
+    recv: &[u8],
+) -> Result<(), Error> {
+    if recv.len() == send.len() * size {
+        return Ok(());
+    }
+    Err(Error::Collective {
+        rank,
+        reason: format!(
+            "an all-gather of {} bytes from each of {size} ranks needs {} bytes, not {}",
+            send.len(),
+            send.len() * size,
+            recv.len()
+        ),
+    })
+}
+
 /// Every rank's `send`, in rank order.
 pub(crate) fn gather(comm: &dyn Collective, send: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
     let mut recv = vec![0u8; send.len() * comm.size()];

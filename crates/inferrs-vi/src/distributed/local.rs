@@ -111,15 +111,7 @@ impl Collective for LocalRank {
             rank: self.rank,
             reason,
         };
-        if recv.len() != send.len() * self.shared.size {
-            return Err(fail(format!(
-                "an all-gather of {} bytes from each of {} ranks needs {} bytes, not {}",
-                send.len(),
-                self.shared.size,
-                send.len() * self.shared.size,
-                recv.len()
-            )));
-        }
+        super::collective::check_gather(self.rank, self.shared.size, send, recv)?;
         let deadline = Instant::now() + self.timeout;
         let mut round = self.shared.lock();
         if let Some(gone) = round.gone {

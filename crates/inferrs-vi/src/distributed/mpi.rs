@@ -119,15 +119,7 @@ impl Collective for MpiWorld {
             rank: self.rank,
             reason,
         };
-        if recv.len() != send.len() * self.size {
-            return Err(fail(format!(
-                "an all-gather of {} bytes from each of {} ranks needs {} bytes, not {}",
-                send.len(),
-                self.size,
-                send.len() * self.size,
-                recv.len()
-            )));
-        }
+        super::collective::check_gather(self.rank, self.size, send, recv)?;
         if let Some(thread) = self.thread
             && thread != std::thread::current().id()
         {

@@ -272,8 +272,8 @@ impl SharedStep {
             && let Some((observed, rows)) = batch
         {
             match self.gradients(
-                observed,
-                &rows,
+                layout,
+                (observed, &rows),
                 state,
                 guide.as_deref_mut(),
                 constants,
@@ -342,8 +342,8 @@ impl SharedStep {
     /// what is left of the autodiff gradients (its rows' guide parameters).
     fn gradients<P, F>(
         self,
-        observed: &Values,
-        rows: &Rows,
+        layout: Layout,
+        (observed, rows): (&Values, &Rows),
         state: &State<P>,
         mut guide: Option<&mut (dyn Guide + 'static)>,
         constants: Option<&mut ConstantSites>,
@@ -380,8 +380,8 @@ impl SharedStep {
         let mut grads = loss.backward();
         let model = GradientsParams::from_module(&mut grads, &state.params);
         let mut flat = Flat {
-            flags: Vec::with_capacity(group_params(state)),
-            values: Vec::new(),
+            flags: Vec::with_capacity(layout.params),
+            values: Vec::with_capacity(layout.values),
         };
         flatten_grads(&state.params, &model, &mut flat);
         if let Some(m) = &state.shared {
@@ -425,8 +425,4 @@ pub(crate) fn read_step(
         Some(Err(e)) => Err(e),
         None => Err(short(format!("the shard ended before its batch {s}"))),
     }
-}
-
-fn group_params<P: Module>(state: &State<P>) -> usize {
-    Layout::of(&state.params).params + state.shared.as_ref().map_or(0, |m| m.layout().params)
 }
