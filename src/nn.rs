@@ -1,10 +1,11 @@
 //! Networks for common models: [`MixtureNet`], the network of a Mixture Density Network;
-//! [`Mlp`], a perceptron of any depth; and [`tanh`] and [`sigmoid`], fused and vectorised on
-//! flex.
+//! [`Mlp`], a perceptron of any depth; [`affine`] and [`matmul`], a linear predictor or dense
+//! layer as one op; and [`tanh`] and [`sigmoid`], fused and vectorised on flex.
 //!
 //! Defined in `inferrs-distributions` (next to the fused kernels it runs as on flex) and
 //! re-exported here.
 
 pub use inferrs_distributions::nn::{
-    Activation, LOC_SPREAD, MIN_SCALE, MixtureNet, Mlp, MlpConfig, sigmoid, tanh,
+    Activation, LOC_SPREAD, MIN_SCALE, MixtureNet, Mlp, MlpConfig, affine, affine_composed, matmul,
+    sigmoid, tanh,
 };

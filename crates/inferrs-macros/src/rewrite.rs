@@ -6,6 +6,10 @@
 //! - a call `nn(a, b)` of a parameter becomes `nn.forward(a, b)`, its arguments rewritten;
 //! - a bare parameter `nn` stays as it is (a reference to the module);
 //! - a parameter tensor `w = Parameter(init)` becomes `w.val()` (a `Tensor<2>`);
+//! - `a.matmul(m)` whose receiver `a` is a random variable, an input or a parameter tensor
+//!   (so a `Tensor<2>`) becomes `matmul(a, m)`, and `a.matmul(m) + b` (or `b + a.matmul(m)`)
+//!   with `b` such a name too becomes `affine(a, m, b)`: the linear predictor as one fused op
+//!   (`inferrs::nn::affine`), with the same types and the same value up to rounding;
 //! - in a random variable's arguments, each `Parameter(init)` is hoisted: it becomes an anonymous
 //!   parameter tensor `__inferrs_pN` (mixed-site, created once before the model runs from `init`)
 //!   and the call becomes `__inferrs_pN.val()`.
@@ -147,6 +151,54 @@ impl Rewriter<'_> {
         });
     }
 
+    /// Whether `path` is a bare model name whose value is a `Tensor<2>`: a random variable,
+    /// an input or a parameter tensor.
+    fn is_tensor_name(&self, expr: &Expr) -> bool {
+        match expr {
+            Expr::Path(path) => self
+                .model_name(path)
+                .is_some_and(|(_, _, kind)| kind != Kind::Parameter),
+            _ => false,
+        }
+    }
+
+    /// `(a, m)` of `a.matmul(m)` where `a` is a tensor name of the model.
+    fn tensor_matmul<'c>(&self, call: &'c syn::ExprMethodCall) -> Option<(&'c Expr, &'c Expr)> {
+        (call.method == "matmul"
+            && call.turbofish.is_none()
+            && call.attrs.is_empty()
+            && call.args.len() == 1
+            && self.is_tensor_name(&call.receiver))
+        .then(|| (&*call.receiver, &call.args[0]))
+    }
+
+    /// `(a.matmul(m), b)` of `a.matmul(m) + b` or `b + a.matmul(m)`, with `a` and `b` tensor
+    /// names of the model.
+    fn affine_parts<'c>(
+        &self,
+        binary: &'c syn::ExprBinary,
+    ) -> Option<(&'c syn::ExprMethodCall, &'c Expr)> {
+        if !binary.attrs.is_empty() {
+            return None;
+        }
+        let call = |e: &'c Expr| match e {
+            Expr::MethodCall(call) if self.tensor_matmul(call).is_some() => Some(call),
+            _ => None,
+        };
+        let (left, right) = (&*binary.left, &*binary.right);
+        if let Some(c) = call(left)
+            && self.is_tensor_name(right)
+        {
+            return Some((c, right));
+        }
+        if let Some(c) = call(right)
+            && self.is_tensor_name(left)
+        {
+            return Some((c, left));
+        }
+        None
+    }
+
     /// Rewrites the arguments of a call in place.
     fn visit_args(&mut self, call: &mut ExprCall) {
         for arg in call.args.iter_mut() {
@@ -230,6 +282,37 @@ impl VisitMut for Rewriter<'_> {
                 if kind == Kind::Parameter {
                     *expr = forward_of(&ident, call);
                 }
+            }
+            Expr::MethodCall(call) if self.tensor_matmul(call).is_some() => {
+                let (receiver, arg) = self.tensor_matmul(call).expect("checked");
+                let (mut receiver, mut arg) = (receiver.clone(), arg.clone());
+                self.visit_expr_mut(&mut receiver);
+                self.visit_expr_mut(&mut arg);
+                let at = call.method.span();
+                *expr = syn::parse_quote_spanned!(at=>
+                    ::inferrs::__private::matmul(#receiver, #arg));
+            }
+            Expr::Binary(binary)
+                if matches!(binary.op, syn::BinOp::Add(_))
+                    && self.affine_parts(binary).is_some() =>
+            {
+                let (call, bias) = self.affine_parts(binary).expect("checked");
+                let (receiver, arg) = self.tensor_matmul(call).expect("checked");
+                let bias_first = std::ptr::eq(bias, &*binary.left);
+                let (mut receiver, mut arg, mut bias) =
+                    (receiver.clone(), arg.clone(), bias.clone());
+                // In source order, so that the uses are reported in it.
+                if bias_first {
+                    self.visit_expr_mut(&mut bias);
+                }
+                self.visit_expr_mut(&mut receiver);
+                self.visit_expr_mut(&mut arg);
+                if !bias_first {
+                    self.visit_expr_mut(&mut bias);
+                }
+                let at = call.method.span();
+                *expr = syn::parse_quote_spanned!(at=>
+                    ::inferrs::__private::affine(#receiver, #arg, #bias));
             }
             Expr::Closure(closure) => {
                 let depth = self.bound.len();
@@ -337,6 +420,69 @@ mod tests {
         );
         let expected = [("nn", true), ("x", false), ("y", false), ("x", false)];
         assert_eq!(uses, expected.map(|(n, c)| (n.to_owned(), c)));
+    }
+
+    #[test]
+    fn a_matmul_of_a_tensor_name_is_the_fused_op() {
+        let (code, uses) = rewritten(syn::parse_quote!(x.matmul(y.transpose()) + w_loc));
+        assert_eq!(
+            code,
+            quote!(::inferrs::__private::affine(
+                x.clone(),
+                y.clone().transpose(),
+                w_loc.val()
+            ))
+            .to_string()
+        );
+        let expected = [("x", false), ("y", false), ("w_loc", false)];
+        assert_eq!(uses, expected.map(|(n, c)| (n.to_owned(), c)));
+        // The bias on the left, uses in source order.
+        let (code, uses) = rewritten(syn::parse_quote!(scale + x.matmul(y)));
+        assert_eq!(
+            code,
+            quote!(::inferrs::__private::affine(
+                x.clone(),
+                y.clone(),
+                scale.clone()
+            ))
+            .to_string()
+        );
+        let expected = [("scale", false), ("x", false), ("y", false)];
+        assert_eq!(uses, expected.map(|(n, c)| (n.to_owned(), c)));
+        // No bias name: the product alone.
+        let (code, _) = rewritten(syn::parse_quote!(x.matmul(y) + 1.0));
+        assert_eq!(
+            code,
+            quote!(::inferrs::__private::matmul(x.clone(), y.clone()) + 1.0).to_string()
+        );
+    }
+
+    #[test]
+    fn other_matmuls_are_kept() {
+        // The receiver is not a tensor name (a module's output, an outer value, a bound
+        // closure parameter), or the call is not a one-argument `matmul`.
+        for (expr, want) in [
+            (
+                syn::parse_quote!(nn(x).matmul(y)),
+                quote!(nn.forward(x.clone()).matmul(y.clone())),
+            ),
+            (syn::parse_quote!(a.matmul(y)), quote!(a.matmul(y.clone()))),
+            (
+                syn::parse_quote!(|x| x.matmul(y)),
+                quote!(|x| x.matmul(y.clone())),
+            ),
+            (
+                syn::parse_quote!(x.matmul::<f32>(y)),
+                quote!(x.clone().matmul::<f32>(y.clone())),
+            ),
+            (
+                syn::parse_quote!(nn.matmul(y)),
+                quote!(nn.matmul(y.clone())),
+            ),
+        ] {
+            let (code, _) = rewritten(expr);
+            assert_eq!(code, want.to_string());
+        }
     }
 
     #[test]

@@ -202,7 +202,10 @@ where
     /// observed value outside its distribution's support (before any step); any error of the
     /// model function. Any failure but a non-finite loss leaves the model as it was: its
     /// parameters, its guide and the optimizer that [`VI::resume`] would continue.
-    pub fn fit(&mut self, data: &Data, vi: VI) -> Result<FitReport, Error> {
+    pub fn fit(&mut self, data: &Data, vi: VI) -> Result<FitReport, Error>
+    where
+        F: Send,
+    {
         Svi::new(vi).run(self, &mut &*data)
     }
 
@@ -211,7 +214,10 @@ where
     ///
     /// # Errors
     /// As [`Model::fit`]; [`Error::Data`] when the source cannot be read.
-    pub fn fit_source(&mut self, source: &mut dyn DataSource, vi: VI) -> Result<FitReport, Error> {
+    pub fn fit_source(&mut self, source: &mut dyn DataSource, vi: VI) -> Result<FitReport, Error>
+    where
+        F: Send,
+    {
         Svi::new(vi).run(self, source)
     }
 

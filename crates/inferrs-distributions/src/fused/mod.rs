@@ -17,6 +17,10 @@
 #[cfg(feature = "flex")]
 mod activation;
 #[cfg(feature = "flex")]
+mod affine;
+#[cfg(feature = "flex")]
+mod affine_flex;
+#[cfg(feature = "flex")]
 mod categorical;
 #[cfg(feature = "flex")]
 mod density;
@@ -85,6 +89,21 @@ pub(crate) fn sigmoid<const D: usize>(x: &Tensor<D>) -> Option<Tensor<D>> {
     #[cfg(not(feature = "flex"))]
     {
         let _ = x;
+        None
+    }
+}
+
+/// The fused affine map `x W + b` (no bias where `b` is `None`), one op forward and backward,
+/// or `None` when it does not apply (not `f32` on flex, no rows, a zero width, shapes that do
+/// not chain, a bias that is not `[1, outputs]`).
+pub(crate) fn affine(x: &Tensor<2>, w: &Tensor<2>, b: Option<&Tensor<2>>) -> Option<Tensor<2>> {
+    #[cfg(feature = "flex")]
+    {
+        affine_flex::affine(x, w, b)
+    }
+    #[cfg(not(feature = "flex"))]
+    {
+        let _ = (x, w, b);
         None
     }
 }

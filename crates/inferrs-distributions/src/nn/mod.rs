@@ -9,10 +9,12 @@ use burn::tensor::{Device, Tensor};
 use crate::{DistError, MixtureParams, ParamInit, softplus_with_floor};
 
 mod activation;
+mod affine;
 mod data_init;
 mod mlp;
 
 pub use activation::{Activation, sigmoid, tanh};
+pub use affine::{affine, affine_composed, matmul};
 pub use data_init::LOC_SPREAD;
 pub use mlp::{Mlp, MlpConfig};
 

@@ -117,6 +117,30 @@ impl Svi {
     ) -> Result<FitReport, Error>
     where
         P: Module,
+        F: Fn(&P, &mut Ctx<'_>) -> Result<(), Error> + Send,
+    {
+        let vi = self.vi;
+        // The fit runs on a thread of rayon's pool (the pool the fused kernels and flex
+        // thread their ops on), the caller waiting: a kernel's parallel region then runs on
+        // this thread and the pool's others, where from a thread outside the pool it is
+        // handed to the workers, and their spinning between regions competes with the
+        // caller's thread for the cores (2 workers and the caller on 2 cores: the user MDN's
+        // step took 1.46 ms so, 1.22 ms in the pool; docs/performance.md). A data-parallel
+        // fit stays on its thread: MPI's calls stay on the thread that initialised it.
+        if vi.group().is_none() && rayon::current_thread_index().is_none() {
+            return rayon::scope(|_| Self { vi }.run_here(model, source));
+        }
+        Self { vi }.run_here(model, source)
+    }
+
+    /// [`Svi::run`] on the calling thread.
+    fn run_here<P, F>(
+        self,
+        model: &mut Model<P, F>,
+        source: &mut dyn DataSource,
+    ) -> Result<FitReport, Error>
+    where
+        P: Module,
         F: Fn(&P, &mut Ctx<'_>) -> Result<(), Error>,
     {
         let vi = self.vi;

@@ -41,7 +41,11 @@ pub struct Batch {
 /// of rows (and may first shuffle its blocks of rows); while the buffer holds every row, the
 /// order is the in-memory one, so a streamed fit is bit-identical to the fit of the same
 /// rows in memory.
-pub trait DataSource {
+///
+/// A source is `Send`: a fit reads it from a thread of rayon's pool (see [`Svi::run`]).
+///
+/// [`Svi::run`]: crate::infer::Svi::run
+pub trait DataSource: Send {
     /// The column names.
     fn names(&self) -> Vec<String>;
 
