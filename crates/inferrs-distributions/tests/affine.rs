@@ -84,7 +84,18 @@ fn check(rows: usize, inputs: usize, outputs: usize, tracked: [bool; 3], d: &Dev
 #[test]
 fn agrees_with_burns_ops_on_regression_and_layer_shapes() {
     let d = ad();
-    for (rows, inputs, outputs) in [(10_000, 20, 1), (500, 1, 32), (1, 3, 2), (257, 5, 4)] {
+    // The dot-product forward's three row layouts: full vectors and a right-aligned tail
+    // (20 inputs), full vectors only (16), fewer inputs than a vector (3, 5); and rows
+    // across blocks (1100).
+    let shapes = [
+        (10_000, 20, 1),
+        (500, 1, 32),
+        (1, 3, 2),
+        (257, 5, 4),
+        (300, 16, 3),
+        (1100, 9, 2),
+    ];
+    for (rows, inputs, outputs) in shapes {
         check(rows, inputs, outputs, [false, true, true], &d);
     }
 }

@@ -9,7 +9,7 @@
 //! backward:
 //!
 //! * with fewer than [`LANES`] outputs (a regression), each output is a dot product of a row
-//!   of `x` with a column of `W` ([`dot`], vectorised along the inputs), and the gradient of
+//!   of `x` with a column of `W` (`column_dots`, in pulp's vectors along the inputs), and the gradient of
 //!   `W` is accumulated transposed, `dW^T[o] += g[r, o] x[r]`, along the inputs;
 //! * with more outputs (a layer), each row is `b + sum_i x[r, i] W[i]`, vectorised along the
 //!   outputs, and so is `dW[i] += x[r, i] g[r]`.
@@ -80,26 +80,9 @@ impl Affine<'_> {
     }
 }
 
-/// `sum_i a[i] b[i]`, in [`LANES`] partial sums along the slices (then the remainder, then
-/// the lanes pairwise): a fixed order, vectorised.
-#[inline(always)]
-pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut lanes = [0.0f32; LANES];
-    let (ca, ra) = a.as_chunks::<LANES>();
-    let (cb, rb) = b.as_chunks::<LANES>();
-    for (x, y) in ca.iter().zip(cb) {
-        for k in 0..LANES {
-            lanes[k] = x[k].mul_add(y[k], lanes[k]);
-        }
-    }
-    for (k, (x, y)) in ra.iter().zip(rb).enumerate() {
-        lanes[k] = x.mul_add(*y, lanes[k]);
-    }
-    pairwise(lanes)
-}
-
 /// The lanes' sum, halving: `l[k] + l[k + 4]`, then `h[k] + h[k + 2]`, then the two (written
-/// as arrays, so that the vectoriser keeps the multiply-adds before it 8 lanes wide).
+/// as arrays, so that the vectoriser keeps the multiply-adds before it 8 lanes wide; the
+/// backward pass's lanes).
 #[inline(always)]
 pub(crate) fn pairwise(l: [f32; LANES]) -> f32 {
     let h: [f32; 4] = std::array::from_fn(|k| l[k] + l[k + 4]);
@@ -160,7 +143,7 @@ impl pulp::WithSimd for &mut ForwardBlock<'_, '_> {
     type Output = ();
 
     #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+    fn with_simd<S: pulp::Simd>(self, simd: S) {
         let a = self.a;
         let (n_in, n_out) = (a.inputs, a.outputs);
         let rows = self.rows.clone();
@@ -177,7 +160,7 @@ impl pulp::WithSimd for &mut ForwardBlock<'_, '_> {
         match self.wt {
             Some(wt) => {
                 for (o, w) in wt.chunks_exact(n_in).enumerate() {
-                    column_dots(x, n_in, w, &mut out[o..], n_out);
+                    column_dots(simd, x, n_in, w, &mut out[o..], n_out);
                 }
             }
             None => {
@@ -208,65 +191,54 @@ fn tail(row: &[f32]) -> [f32; LANES] {
     }
 }
 
-/// `y[r * stride] += x[r] . w` for each row `r` of `x` (`[rows, n_in]`, row-major). Rows
-/// of up to 8 full chunks of [`LANES`] inputs (and a tail) keep the sum in registers; wider
-/// ones use plain loops. (Inlined, as every function here, into the caller's pulp task: a
-/// function compiled apart runs without FMA, where `mul_add` is a library call.)
+/// `y[r * stride] += x[r] . w` for each row `r` of `x` (`[rows, n_in]`, row-major), in the
+/// CPU's widest vectors: each row's inputs as full vectors and a masked tail, one accumulator
+/// per row (rows are independent chains, so consecutive rows overlap in the pipeline), then
+/// the vector's lanes summed. Written on pulp's `f32s`, because LLVM's SLP pass vectorised
+/// the same loop over `[f32; 8]` lanes only 2 lanes wide.
 #[inline(always)]
-fn column_dots(x: &[f32], n_in: usize, w: &[f32], y: &mut [f32], stride: usize) {
-    macro_rules! chunks {
-        ($($c:literal)*) => {
-            match n_in / LANES {
-                $($c => column_dots_in::<$c>(x, n_in, w, y, stride),)*
-                _ => {
-                    for (r, xr) in x.chunks_exact(n_in).enumerate() {
-                        y[r * stride] += dot(xr, w);
-                    }
-                }
-            }
-        };
-    }
-    chunks!(0 1 2 3 4 5 6 7 8)
-}
-
-/// [`column_dots`] with `C` full chunks of inputs per row and the accumulator in registers.
-#[inline(always)]
-fn column_dots_in<const C: usize>(x: &[f32], n_in: usize, w: &[f32], y: &mut [f32], stride: usize) {
-    let (wc, t) = column_weights::<C>(w, n_in);
-    for (r, xr) in x.chunks_exact(n_in).enumerate() {
-        let mut lanes = [0.0f32; LANES];
-        let (xc, _) = xr.as_chunks::<LANES>();
-        for c in 0..C {
-            for k in 0..LANES {
-                lanes[k] = xc[c][k].mul_add(wc[c][k], lanes[k]);
-            }
-        }
-        if let Some(wt) = &t {
-            let xt = tail(xr);
-            for k in 0..LANES {
-                lanes[k] = xt[k].mul_add(wt[k], lanes[k]);
-            }
-        }
-        y[r * stride] += pairwise(lanes);
-    }
-}
-
-/// A column of weights as `C` full chunks, and its tail right-aligned after zeros (`None`
-/// when `n_in` is a multiple of [`LANES`]).
-#[inline(always)]
-fn column_weights<const C: usize>(
-    w: &[f32],
+fn column_dots<S: pulp::Simd>(
+    simd: S,
+    x: &[f32],
     n_in: usize,
-) -> ([[f32; LANES]; C], Option<[f32; LANES]>) {
-    let (wc, _) = w.as_chunks::<LANES>();
-    let full: [[f32; LANES]; C] = std::array::from_fn(|c| wc[c]);
-    let rest = n_in - C * LANES;
-    let t = (rest > 0).then(|| {
-        let mut t = [0.0; LANES];
-        t[LANES - rest..].copy_from_slice(&w[C * LANES..]);
-        t
-    });
-    (full, t)
+    w: &[f32],
+    y: &mut [f32],
+    stride: usize,
+) {
+    let lanes = S::F32_LANES;
+    let (wh, wt) = S::as_simd_f32s(w);
+    if wt.is_empty() || n_in < lanes {
+        let full = wt.is_empty();
+        let wt = simd.partial_load_f32s(wt);
+        for (r, xr) in x.chunks_exact(n_in).enumerate() {
+            let (xh, xt) = S::as_simd_f32s(xr);
+            let mut acc = if full {
+                simd.splat_f32s(0.0)
+            } else {
+                simd.mul_f32s(simd.partial_load_f32s(xt), wt)
+            };
+            for (a, b) in xh.iter().zip(wh) {
+                acc = simd.mul_add_f32s(*a, *b, acc);
+            }
+            y[r * stride] += simd.reduce_sum_f32s(acc);
+        }
+        return;
+    }
+    // The tail as the row's last full vector, its weights right-aligned after zeros (the
+    // lanes before the tail repeat inputs of the last full vector; a masked load per row is a
+    // call).
+    let mut right = vec![0.0f32; lanes];
+    right[lanes - wt.len()..].copy_from_slice(wt);
+    let wt = S::as_simd_f32s(&right).0[0];
+    for (r, xr) in x.chunks_exact(n_in).enumerate() {
+        let (xh, _) = S::as_simd_f32s(xr);
+        let xt = S::as_simd_f32s(&xr[n_in - lanes..]).0[0];
+        let mut acc = simd.mul_f32s(xt, wt);
+        for (a, b) in xh.iter().zip(wh) {
+            acc = simd.mul_add_f32s(*a, *b, acc);
+        }
+        y[r * stride] += simd.reduce_sum_f32s(acc);
+    }
 }
 
 /// `out[i] += sum_r g[r * stride] x[r, i]` (`x` `[rows, n_in]`, row-major).
