@@ -90,8 +90,8 @@ pub mod prelude {
 pub mod __private {
     pub use burn;
     pub use inferrs_distributions::FromArgs;
-    pub use inferrs_distributions::nn::{affine, matmul};
     pub use inferrs_graph::Graph;
+    pub use inferrs_nn::{affine, matmul};
     pub use inferrs_vi::runtime::Ctx;
     pub use inferrs_vi::{Model, Parameter, QModel};
 }

@@ -218,7 +218,7 @@ impl Distribution for Gamma {
                 self.concentration.to_tensor(&device),
                 self.rate.to_tensor(&device),
             );
-            if let Some(lp) = crate::fused::gamma_log_prob(&value, &a, &b) {
+            if let Some(lp) = inferrs_kernels::gamma_log_prob(&value, &a, &b) {
                 return lp;
             }
         }

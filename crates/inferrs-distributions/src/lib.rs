@@ -29,13 +29,12 @@ mod data_init;
 mod deterministic;
 mod discrete;
 mod error;
-mod fused;
 mod gamma;
 mod kl;
 mod math;
 mod mixture;
+mod mixture_source;
 mod multivariate;
-pub mod nn;
 mod normal;
 mod param;
 mod reparam;
@@ -49,11 +48,12 @@ pub use data_init::ParamInit;
 pub use deterministic::Deterministic;
 pub use discrete::{Bernoulli, Binomial, Categorical, Geometric, NegativeBinomial, Poisson};
 pub use error::DistError;
-pub use fused::{fused_kernels_available, softplus_with_floor};
 pub use gamma::{Beta, Dirichlet, Gamma, InverseGamma};
+pub use inferrs_kernels::{fused_kernels_available, softplus_with_floor};
 pub use kl::{AsAny, Kl, kl_divergence};
 pub use math::logsumexp;
 pub use mixture::{MixtureGaussian, MixtureParams, Probs};
+pub use mixture_source::MixtureSource;
 pub use multivariate::{MultivariateNormalDiag, MultivariateNormalTriL, ScaleTril};
 pub use normal::Normal;
 pub use param::Param;
@@ -201,8 +201,8 @@ pub trait Distribution: std::fmt::Debug + AsAny {
     /// modules this distribution's parameters were computed by. A fit asks an observed site
     /// once, before its first step, when the model's networks are freshly initialised, and
     /// writes the values in ([`ParamInit`]). None by default; a [`MixtureGaussian`]
-    /// parameterised by a [`MixtureNet`](nn::MixtureNet) gives
-    /// [`MixtureNet::data_init`](nn::MixtureNet::data_init)'s.
+    /// whose parameters a network left unevaluated ([`MixtureSource`]) gives the network's
+    /// (`inferrs::nn::MixtureNet` places its components at quantiles of `value`).
     ///
     /// # Shapes
     ///

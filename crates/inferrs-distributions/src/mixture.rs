@@ -5,10 +5,10 @@ use burn::tensor::{Device, Tensor, TensorData};
 use rand::Rng as _;
 use rand_distr::{Distribution as _, StandardNormal};
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
+use crate::MixtureSource;
 use crate::math::{gaussian_log_density, logsumexp};
-use crate::nn::DeferredNet;
 use crate::param::{broadcast_dim, check_constants, check_nonempty};
 use crate::{DistError, Distribution, FromArgs, Param, ParamInit, Rng, Support};
 
@@ -43,11 +43,11 @@ enum Weights {
 pub struct MixtureGaussian {
     /// The parameters; for a deferred network, set when first needed.
     parts: OnceLock<Parts>,
-    /// The network the parameters come from, when it has not been evaluated
-    /// ([`MixtureNet::forward`](crate::nn::MixtureNet::forward) on flex).
-    network: Option<Box<DeferredNet>>,
+    /// The network the parameters come from, when it has not been evaluated (a
+    /// [`MixtureSource`]: `inferrs::nn::MixtureNet::forward` on flex).
+    network: Option<Arc<dyn MixtureSource>>,
     /// The network and inputs the parameters were computed from, when evaluated already.
-    origin: Option<Box<DeferredNet>>,
+    origin: Option<Arc<dyn MixtureSource>>,
     rows: usize,
     k: usize,
     /// The `[rows, 3K]` tensor the parameters are column blocks of, when built from packed
@@ -72,8 +72,9 @@ struct Parts {
 /// gradient, where three slices would each cost a zeroed `[rows, 3K]` gradient in the
 /// backward pass.
 ///
-/// [`MixtureNet::forward`](crate::nn::MixtureNet::forward) on flex returns a third form: the
-/// network's inputs and weights, not yet evaluated. [`MixtureGaussian`]'s `log_prob` then runs
+/// A network can return a third form ([`MixtureParams::from_source`], a [`MixtureSource`]:
+/// `inferrs::nn::MixtureNet::forward` on flex): the network's inputs and weights, not yet
+/// evaluated. [`MixtureGaussian`]'s `log_prob` then runs
 /// the network and the likelihood as one fused op; whatever else needs the parameters
 /// ([`MixtureParams::into_parts`], sampling, the mean) evaluates the network when asked.
 ///
@@ -81,18 +82,16 @@ struct Parts {
 #[derive(Clone, Debug)]
 pub struct MixtureParams {
     repr: Repr,
-    /// The network and inputs the parameters were computed from, when a [`MixtureNet`]
-    /// computed them: what [`Distribution::data_init`] reads.
-    ///
-    /// [`MixtureNet`]: crate::nn::MixtureNet
-    origin: Option<Box<DeferredNet>>,
+    /// The network and inputs the parameters were computed from, when a network computed
+    /// them: what [`Distribution::data_init`] reads.
+    origin: Option<Arc<dyn MixtureSource>>,
 }
 
 #[derive(Clone, Debug)]
 enum Repr {
     Parts(Box<[Tensor<2>; 3]>),
     Packed { packed: Box<Tensor<2>>, k: usize },
-    Network(Box<DeferredNet>),
+    Network(Arc<dyn MixtureSource>),
 }
 
 impl MixtureParams {
@@ -129,17 +128,19 @@ impl MixtureParams {
         })
     }
 
-    /// A network's output left unevaluated.
-    pub(crate) fn network(net: DeferredNet) -> Self {
+    /// A network's output left unevaluated: the mixture asks `source` for its fused log
+    /// density, and evaluates it only when something else needs the parameters.
+    pub fn from_source(source: Arc<dyn MixtureSource>) -> Self {
         Self {
-            repr: Repr::Network(Box::new(net)),
+            repr: Repr::Network(source),
             origin: None,
         }
     }
 
-    /// The same parameters, remembering the network and inputs they were computed from.
-    pub(crate) fn with_origin(mut self, net: DeferredNet) -> Self {
-        self.origin = Some(Box::new(net));
+    /// The same parameters, remembering the network and inputs they were computed from (for
+    /// [`MixtureSource::data_init`]).
+    pub fn with_origin(mut self, source: Arc<dyn MixtureSource>) -> Self {
+        self.origin = Some(source);
         self
     }
 
@@ -170,7 +171,7 @@ impl MixtureParams {
     /// tensor; a deferred network is evaluated).
     pub fn into_parts(self) -> (Tensor<2>, Tensor<2>, Tensor<2>) {
         match self.repr {
-            Repr::Network(net) => net.evaluate().into_parts(),
+            Repr::Network(net) => net.parts().into_parts(),
             Repr::Parts(parts) => {
                 let [l, s, w] = *parts;
                 (l, s, w)
@@ -363,7 +364,7 @@ impl MixtureGaussian {
                 .network
                 .as_ref()
                 .expect("a mixture without parameters has a deferred network");
-            let (locs, scales, logits) = net.evaluate().into_parts();
+            let (locs, scales, logits) = net.parts().into_parts();
             Parts {
                 locs: locs.into(),
                 scales: scales.into(),
@@ -522,10 +523,8 @@ impl Distribution for MixtureGaussian {
         self.rows
     }
 
-    /// [`MixtureNet::data_init`](crate::nn::MixtureNet::data_init) when a [`MixtureNet`]
-    /// computed the parameters; none otherwise.
-    ///
-    /// [`MixtureNet`]: crate::nn::MixtureNet
+    /// [`MixtureSource::data_init`] when a network computed the parameters (for
+    /// `inferrs::nn::MixtureNet`, components at quantiles of `value`); none otherwise.
     fn data_init(&self, value: &Tensor<2>) -> Vec<ParamInit> {
         match self.network.as_ref().or(self.origin.as_ref()) {
             Some(net) => net.data_init(value),
@@ -540,7 +539,7 @@ impl Distribution for MixtureGaussian {
     /// computes the value and, on an autodiff device, the gradients in a single pass;
     /// otherwise (constants, probabilities, other backends) this is
     /// [`log_prob_composed`](MixtureGaussian::log_prob_composed). Both agree to f32 rounding.
-    /// When the parameters are a [`MixtureNet`](crate::nn::MixtureNet)'s output left
+    /// When the parameters are a network's output left
     /// unevaluated ([`MixtureParams::is_deferred`]), the network and the likelihood run as one
     /// fused op, and the network is not evaluated otherwise.
     ///
@@ -555,12 +554,13 @@ impl Distribution for MixtureGaussian {
             "MixtureGaussian::log_prob: value of shape [{rows}, {cols}] must have one column"
         );
         if let Some(net) = &self.network
-            && let Some(log_prob) = net.log_prob(&value)
+            && let Some(log_prob) = net.fused_log_prob(&value)
         {
             return log_prob;
         }
         if let Some(packed) = &self.packed
-            && let Some(log_prob) = crate::fused::mixture_gaussian_log_prob_packed(&value, packed)
+            && let Some(log_prob) =
+                inferrs_kernels::mixture_gaussian_log_prob_packed(&value, packed)
         {
             return log_prob;
         }
@@ -568,7 +568,7 @@ impl Distribution for MixtureGaussian {
         if let (Param::Tensor(locs), Param::Tensor(scales), Weights::Logits(Param::Tensor(logits))) =
             (&parts.locs, &parts.scales, &parts.weights)
             && let Some(log_prob) =
-                crate::fused::mixture_gaussian_log_prob(&value, locs, scales, logits)
+                inferrs_kernels::mixture_gaussian_log_prob(&value, locs, scales, logits)
         {
             return log_prob;
         }

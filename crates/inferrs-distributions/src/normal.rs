@@ -150,7 +150,7 @@ impl Distribution for Normal {
         if crate::fused_kernels_available(&device) {
             let loc = self.loc.to_tensor(&device);
             let scale = self.scale.to_tensor(&device);
-            if let Some(lp) = crate::fused::normal_log_prob(&value, &loc, &scale) {
+            if let Some(lp) = inferrs_kernels::normal_log_prob(&value, &loc, &scale) {
                 return lp;
             }
         }

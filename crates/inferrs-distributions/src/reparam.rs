@@ -4,9 +4,9 @@
 use burn::tensor::Tensor;
 
 use crate::Bijector;
-use crate::fused::{DrawMap, normal_draw};
 use crate::math::gaussian_log_density;
 use crate::param::Param;
+use inferrs_kernels::{DrawMap, normal_draw};
 
 /// A draw `x = T(u)`, `u = loc + scale eps`, from the Normal `N(loc, scale)` with `scale =
 /// softplus(raw_scale)` (the automatic guides' parametrisation) pushed through `bijector`

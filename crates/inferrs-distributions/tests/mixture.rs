@@ -321,3 +321,95 @@ fn mixture_moments_match_closed_form() {
         "variance",
     );
 }
+
+/// A network's output left unevaluated, from outside the crate: `params` are its evaluated
+/// parameters, `fused` what its fused log density returns (a marker value per row, or none),
+/// and the counters how often the mixture asked.
+#[derive(Debug)]
+struct Source {
+    params: [Vec<f64>; 3],
+    rows: usize,
+    k: usize,
+    fused: Option<f64>,
+    parts_calls: std::sync::atomic::AtomicUsize,
+    fused_calls: std::sync::atomic::AtomicUsize,
+}
+
+impl inferrs_distributions::MixtureSource for Source {
+    fn rows(&self) -> usize {
+        self.rows
+    }
+    fn components(&self) -> usize {
+        self.k
+    }
+    fn parts(&self) -> inferrs_distributions::MixtureParams {
+        self.parts_calls
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let d = cpu();
+        let [l, s, w] = &self.params;
+        inferrs_distributions::MixtureParams::new(
+            t2(l, self.rows, self.k, &d),
+            t2(s, self.rows, self.k, &d),
+            t2(w, self.rows, self.k, &d),
+        )
+    }
+    fn fused_log_prob(&self, y: &burn::tensor::Tensor<2>) -> Option<burn::tensor::Tensor<1>> {
+        self.fused_calls
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.fused
+            .map(|v| burn::tensor::Tensor::full([y.dims()[0]], v, &y.device()))
+    }
+}
+
+#[test]
+fn a_mixture_source_from_another_crate_is_scored_fused_or_evaluated_once() {
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering::SeqCst;
+    let d = cpu();
+    let (rows, k) = (5, 3);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    let mut draw = |lo: f64, hi: f64, n: usize| {
+        round32((0..n).map(|_| rng.random_range(lo..hi)).collect::<Vec<_>>())
+    };
+    let params = [
+        draw(-2.0, 2.0, rows * k),
+        draw(0.5, 1.5, rows * k),
+        draw(-1.0, 1.0, rows * k),
+    ];
+    let ys = draw(-3.0, 3.0, rows);
+    let source = |fused| {
+        Arc::new(Source {
+            params: params.clone(),
+            rows,
+            k,
+            fused,
+            parts_calls: 0.into(),
+            fused_calls: 0.into(),
+        })
+    };
+    // A fused log density is used as it is, and the parameters are never evaluated.
+    let s = source(Some(-7.5));
+    let mix =
+        MixtureGaussian::from_params(inferrs_distributions::MixtureParams::from_source(s.clone()))
+            .unwrap();
+    assert_eq!((mix.batch_rows(), mix.num_components()), (rows, k));
+    assert_eq!(to_vec(mix.log_prob(t2(&ys, rows, 1, &d))), vec![-7.5; rows]);
+    assert_eq!(
+        (s.fused_calls.load(SeqCst), s.parts_calls.load(SeqCst)),
+        (1, 0)
+    );
+    // Without one, the parameters are evaluated once, however often they are used, and the
+    // density is the mixture of those tensors.
+    let s = source(None);
+    let mix =
+        MixtureGaussian::from_params(inferrs_distributions::MixtureParams::from_source(s.clone()))
+            .unwrap();
+    let lp = to_vec(mix.log_prob(t2(&ys, rows, 1, &d)));
+    let _ = to_vec(mix.log_prob(t2(&ys, rows, 1, &d)));
+    let _ = mix.mean(&d);
+    assert_eq!(s.parts_calls.load(SeqCst), 1);
+    let [l, sc, w] = &params;
+    let direct =
+        MixtureGaussian::new(t2(l, rows, k, &d), t2(sc, rows, k, &d), t2(w, rows, k, &d)).unwrap();
+    assert_eq!(lp, to_vec(direct.log_prob(t2(&ys, rows, 1, &d))));
+}

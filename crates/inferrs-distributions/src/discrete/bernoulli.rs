@@ -77,7 +77,7 @@ impl Distribution for Bernoulli {
     /// [`Bernoulli::log_prob_composed`].
     fn log_prob(&self, value: Tensor<2>) -> Tensor<1> {
         if let Some(Param::Tensor(l)) = self.odds.as_logits()
-            && let Some(lp) = crate::fused::bernoulli_logits_log_prob(&value, l)
+            && let Some(lp) = inferrs_kernels::bernoulli_logits_log_prob(&value, l)
         {
             return lp;
         }

@@ -184,7 +184,7 @@ impl Distribution for Categorical {
         if let Odds::Logits(Param::Tensor(logits)) = &self.odds
             && let [vr, 1] = value.dims()
             && broadcast_dim(logits.dims()[0], vr).is_some()
-            && let Some(lp) = crate::fused::categorical_logits_log_prob(&value, logits)
+            && let Some(lp) = inferrs_kernels::categorical_logits_log_prob(&value, logits)
         {
             return lp;
         }

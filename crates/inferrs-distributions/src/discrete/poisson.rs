@@ -104,7 +104,7 @@ impl Distribution for Poisson {
     /// otherwise [`Poisson::log_prob_composed`].
     fn log_prob(&self, value: Tensor<2>) -> Tensor<1> {
         if let Param::Tensor(rate) = &self.rate
-            && let Some(lp) = crate::fused::poisson_log_prob(&value, rate)
+            && let Some(lp) = inferrs_kernels::poisson_log_prob(&value, rate)
         {
             return lp;
         }

@@ -129,7 +129,7 @@ impl Distribution for StudentT {
             let loc = self.params.loc.to_tensor(&device);
             let scale = self.params.scale.to_tensor(&device);
             let norm = lgamma_half_ratio(df / 2.0) - HALF_LN_2PI;
-            if let Some(lp) = crate::fused::student_t_log_prob(&value, &loc, &scale, df, norm) {
+            if let Some(lp) = inferrs_kernels::student_t_log_prob(&value, &loc, &scale, df, norm) {
                 return lp;
             }
         }

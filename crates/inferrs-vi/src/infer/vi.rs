@@ -363,7 +363,7 @@ impl VI {
     /// a Mixture Density Network whose components lose the data in those steps never gets
     /// them back and misses a branch (`docs/design.md` has the measurements).
     ///
-    /// [`MixtureNet`]: inferrs_distributions::nn::MixtureNet
+    /// [`MixtureNet`]: https://docs.rs/inferrs-nn
     /// [`Distribution::data_init`]: inferrs_distributions::Distribution::data_init
     pub fn warmup(mut self, fraction: f64) -> Self {
         self.warmup = Some(fraction);

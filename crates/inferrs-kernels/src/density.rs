@@ -14,7 +14,7 @@ use super::pointwise::{Output, Pointwise, forward_autodiff, forward_flex};
 use super::vmath::ln;
 
 /// `ln(sqrt(2 pi))`.
-const HALF_LN_2PI: f32 = crate::math::HALF_LN_2PI as f32;
+const HALF_LN_2PI: f32 = crate::HALF_LN_2PI as f32;
 
 /// The fused log densities as a burn backend extension. Every input is `[rows or 1, cols or
 /// 1]` (broadcast), the output `[rows]`: the sum over each row's columns.

@@ -15,11 +15,12 @@
 //! tensor. Both compute the same sums in `f32` in different orders (and the fused tanh and
 //! sigmoid are the same kernels the composed network uses), so they differ by rounding only.
 
+#[path = "../../inferrs-distributions/tests/common/mod.rs"]
 mod common;
 
 use burn::tensor::{Device, Tensor};
 use common::*;
-use inferrs_distributions::nn::{Activation, Mlp, MlpConfig};
+use inferrs_nn::{Activation, Mlp, MlpConfig};
 use rand::{Rng as _, SeedableRng};
 
 const ACTIVATIONS: [Activation; 4] = [

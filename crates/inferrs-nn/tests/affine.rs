@@ -9,11 +9,12 @@
 //! Values within `1e-5 (1 + max |reference|)`, gradients within `1e-4 (1 + max |reference|)`,
 //! the maximum over each tensor: both sum the same products in `f32` in different orders.
 
+#[path = "../../inferrs-distributions/tests/common/mod.rs"]
 mod common;
 
 use burn::tensor::{Device, Tensor};
 use common::*;
-use inferrs_distributions::nn::{affine, affine_composed};
+use inferrs_nn::{affine, affine_composed};
 use rand::{Rng as _, SeedableRng};
 
 fn uniform(n: usize, seed: u64) -> Vec<f64> {

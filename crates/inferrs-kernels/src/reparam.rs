@@ -25,7 +25,7 @@ use super::pointwise::{Output, Pointwise, forward_autodiff, forward_flex};
 use super::vmath::{exp, ln};
 
 /// `ln(sqrt(2 pi))`.
-const HALF_LN_2PI: f32 = crate::math::HALF_LN_2PI as f32;
+const HALF_LN_2PI: f32 = crate::HALF_LN_2PI as f32;
 
 pub(crate) use super::DrawMap;
 

@@ -10,11 +10,12 @@
 //! are glibc's, within 1), gradients `w f'(x)` within `8 eps (1 + |g|)` (`f'` is formed from
 //! the rounded output: `1 - y^2` loses up to a few eps where `|y|` is near 1).
 
+#[path = "../../inferrs-distributions/tests/common/mod.rs"]
 mod common;
 
 use burn::tensor::{Device, Tensor, activation};
 use common::*;
-use inferrs_distributions::nn::{self, Activation, MlpConfig};
+use inferrs_nn::{self as nn, Activation, MlpConfig};
 use rand::{Rng as _, SeedableRng};
 
 const EPS: f64 = f32::EPSILON as f64;

@@ -4,14 +4,14 @@ use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
 
-use super::Activation;
+use crate::Activation;
 
 /// The shape of an [`Mlp`]: `input -> hidden[0] -> ... -> hidden[n-1] -> output`, with
 /// `activation` after every hidden layer and none after the output layer.
 ///
 /// ```
 /// use burn::tensor::{Device, Tensor};
-/// use inferrs_distributions::nn::{Activation, MlpConfig};
+/// use inferrs_nn::{Activation, MlpConfig};
 /// let device = Device::default();
 /// let net = MlpConfig::new(1, [24, 24], 30).activation(Activation::Tanh).init(&device);
 /// let y = net.forward(Tensor::<2>::zeros([5, 1], &device));
@@ -87,7 +87,7 @@ pub struct Mlp {
 impl Mlp {
     /// The network's output.
     ///
-    /// On burn's `flex` backend ([`fused_kernels_available`](crate::fused_kernels_available))
+    /// On burn's `flex` backend ([`fused_kernels_available`](inferrs_distributions::fused_kernels_available))
     /// the whole network (up to four layers) runs as one fused op and one autodiff node: each
     /// block of rows goes through every layer while it is in cache, and the backward pass
     /// computes the gradients of every weight, bias and `x` in one pass. Elsewhere (and for
@@ -96,13 +96,13 @@ impl Mlp {
     /// # Shapes
     /// `x`: `[rows, input]`; returns `[rows, output]`.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        if crate::fused_kernels_available(&x.device()) {
+        if inferrs_distributions::fused_kernels_available(&x.device()) {
             let layers: Vec<(Tensor<2>, Option<Tensor<1>>)> = self
                 .layers
                 .iter()
                 .map(|l| (l.weight.val(), l.bias.as_ref().map(|b| b.val())))
                 .collect();
-            if let Some(y) = crate::fused::mlp(&x, &layers, self.activation) {
+            if let Some(y) = inferrs_kernels::mlp(&x, &layers, self.activation) {
                 return y;
             }
         }

@@ -18,7 +18,7 @@ use burn::tensor::Tensor;
 use super::flex::{flex_tensor, runs_fused, view};
 use super::kernel::View;
 use super::mlp::{self, Act, BlockSaved, MAX_LAYERS, MlpWanted, Net};
-use crate::nn::Activation;
+use crate::Activation;
 
 /// The operands of the extension: `x`, the weights, the biases.
 const OPERANDS: usize = 1 + 2 * MAX_LAYERS;

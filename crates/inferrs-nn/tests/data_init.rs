@@ -5,8 +5,8 @@
 //! path evaluates the network.
 
 use burn::tensor::{Device, Tensor, TensorData};
-use inferrs_distributions::nn::{LOC_SPREAD, MixtureNet};
 use inferrs_distributions::{Distribution, MixtureGaussian};
+use inferrs_nn::{LOC_SPREAD, MixtureNet};
 
 fn column(values: Vec<f32>, device: &Device) -> Tensor<2> {
     let n = values.len();

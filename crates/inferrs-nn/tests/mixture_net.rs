@@ -20,16 +20,17 @@
 //! 3 layers deep, for values; up to 1000 rows for gradients), is looser; the measured
 //! differences are about ten times below the tolerances (1.3e-7 for values, 9.4e-7 for
 //! gradients).
+#[path = "../../inferrs-distributions/tests/common/mod.rs"]
 mod common;
 
 use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor};
 use common::*;
-use inferrs_distributions::nn::MixtureNet;
 use inferrs_distributions::{
     Distribution, MixtureGaussian, MixtureParams, fused_kernels_available,
 };
+use inferrs_nn::MixtureNet;
 use rand::{Rng as _, SeedableRng};
 
 type StdRng = rand::rngs::StdRng;

@@ -1,12 +1,13 @@
 //! Where a [`MixtureNet`]'s mixture components start, from the data: the step a fit asks of
 //! it through [`Distribution::data_init`]. `docs/design.md` has the measurements behind it.
 //!
-//! [`Distribution::data_init`]: crate::Distribution::data_init
+//! [`Distribution::data_init`]: inferrs_distributions::Distribution::data_init
 
 use burn::tensor::{Tensor, TensorData};
 
-use super::MixtureNet;
-use crate::ParamInit;
+use inferrs_distributions::ParamInit;
+
+use crate::MixtureNet;
 
 /// The share of the observed `y`'s quantiles that the location head's starting biases span:
 /// component `k` of `K` starts at the quantile `0.5 + LOC_SPREAD ((k + 0.5) / K - 0.5)`.
@@ -48,7 +49,7 @@ impl MixtureNet {
     ///
     /// A fit of a model with `y ~ MixtureGaussian(nn(x))` calls this once, before its first
     /// step, when it initialised the network's weights itself
-    /// ([`Distribution::data_init`](crate::Distribution::data_init)).
+    /// ([`Distribution::data_init`](inferrs_distributions::Distribution::data_init)).
     ///
     /// # Shapes
     /// `y: [rows, 1]`.

@@ -1,6 +1,6 @@
 //! Activations for networks in models: [`tanh`] and [`sigmoid`] run as one fused,
 //! vectorised op on burn's `flex` backend (forward and backward), burn's own elsewhere; and
-//! [`Activation`], the choice an [`Mlp`](super::Mlp) applies between its layers.
+//! [`Activation`], the choice a network (`inferrs::nn::Mlp`) applies between its layers.
 
 use burn::tensor::Tensor;
 use burn::tensor::activation;
@@ -14,11 +14,11 @@ use serde::{Deserialize, Serialize};
 /// ```
 /// use burn::tensor::{Device, Tensor};
 /// let x = Tensor::<2>::from_floats([[0.0, 1.0], [-2.0, 3.0]], &Device::default());
-/// let y = inferrs_distributions::nn::tanh(x);
+/// let y = inferrs_kernels::tanh(x);
 /// assert!((y.into_data().to_vec::<f32>().unwrap()[1] - 1f32.tanh()).abs() < 1e-6);
 /// ```
 pub fn tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    match crate::fused::tanh(&x) {
+    match crate::fused_tanh(&x) {
         Some(y) => y,
         None => activation::tanh(x),
     }
@@ -27,13 +27,13 @@ pub fn tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
 /// `sigmoid(x) = 1 / (1 + e^-x)` elementwise: burn's `activation::sigmoid`, but on `flex`
 /// one vectorised pass that keeps the derivative `y (1 - y)` for the backward pass.
 pub fn sigmoid<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    match crate::fused::sigmoid(&x) {
+    match crate::fused_sigmoid(&x) {
         Some(y) => y,
         None => activation::sigmoid(x),
     }
 }
 
-/// The activation an [`Mlp`](super::Mlp) applies after each hidden layer.
+/// The activation a network (`inferrs::nn::Mlp`) applies after each hidden layer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Activation {
     /// [`tanh`] (fused on flex).

@@ -25,11 +25,11 @@ use burn::tensor::Tensor;
 /// let x = Tensor::<2>::from_floats([[1.0, 2.0], [3.0, 4.0]], &d);
 /// let w = Tensor::<2>::from_floats([[0.5], [-1.0]], &d);
 /// let b = Tensor::<2>::from_floats([[0.25]], &d);
-/// let y = inferrs_distributions::nn::affine(x, w, b);
+/// let y = inferrs_nn::affine(x, w, b);
 /// assert_eq!(y.into_data().to_vec::<f32>().unwrap(), vec![-1.25, -2.25]);
 /// ```
 pub fn affine(x: Tensor<2>, w: Tensor<2>, b: Tensor<2>) -> Tensor<2> {
-    match crate::fused::affine(&x, &w, Some(&b)) {
+    match inferrs_kernels::affine(&x, &w, Some(&b)) {
         Some(y) => y,
         None => affine_composed(x, w, b),
     }
@@ -48,7 +48,7 @@ pub fn affine_composed(x: Tensor<2>, w: Tensor<2>, b: Tensor<2>) -> Tensor<2> {
 /// * `x`: `[rows, inputs]`; `w`: `[inputs, outputs]`
 /// * returns: `[rows, outputs]`
 pub fn matmul(x: Tensor<2>, w: Tensor<2>) -> Tensor<2> {
-    match crate::fused::affine(&x, &w, None) {
+    match inferrs_kernels::affine(&x, &w, None) {
         Some(y) => y,
         None => x.matmul(w),
     }

@@ -1,4 +1,9 @@
-//! Fused log-density kernels with analytic gradients for burn's `flex` CPU backend.
+//! inferrs' fused kernels with analytic gradients for burn's `flex` CPU backend: log
+//! densities, the automatic guides' draw, activations, the affine map, `Mlp`'s network and
+//! the MDN's network. Each entry point returns `None` where it does not apply (another
+//! backend, not `f32`, this crate built without `flex`), and its caller then runs the same
+//! function in composed burn ops, the reference it is tested against (`Normal::log_prob_composed`,
+//! `affine_composed`, `Mlp::forward_composed`, ...).
 //!
 //! A likelihood written with composed tensor ops makes a dozen passes over `[rows, K]`
 //! tensors forward and as many backward, each through scalar `expf`/`logf`. The kernels here
@@ -16,6 +21,7 @@
 
 #[cfg(feature = "flex")]
 mod activation;
+mod activations;
 #[cfg(feature = "flex")]
 mod affine;
 #[cfg(feature = "flex")]
@@ -47,10 +53,15 @@ mod vmath;
 
 use burn::tensor::{Device, Tensor};
 
+pub use activations::{Activation, sigmoid, tanh};
+
+/// `ln(2 pi) / 2`.
+const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
+
 /// True when the fused kernels run on `device`: it (or the device under its autodiff wrapper)
 /// is burn's `flex` backend and this crate was built with its `flex` feature.
 ///
-/// Where it is false, [`MixtureGaussian::log_prob`](crate::MixtureGaussian) uses composed
+/// Where it is false, the distributions (`inferrs_distributions::MixtureGaussian::log_prob`, ...) use composed
 /// tensor ops (the same function, evaluated in more passes).
 pub fn fused_kernels_available(device: &Device) -> bool {
     #[cfg(feature = "flex")]
@@ -68,7 +79,7 @@ pub fn fused_kernels_available(device: &Device) -> bool {
 }
 
 /// The fused elementwise `tanh`, or `None` when it does not apply (not `f32` on flex).
-pub(crate) fn tanh<const D: usize>(x: &Tensor<D>) -> Option<Tensor<D>> {
+pub fn fused_tanh<const D: usize>(x: &Tensor<D>) -> Option<Tensor<D>> {
     #[cfg(feature = "flex")]
     {
         activation::tanh_tensor(x)
@@ -81,7 +92,7 @@ pub(crate) fn tanh<const D: usize>(x: &Tensor<D>) -> Option<Tensor<D>> {
 }
 
 /// The fused elementwise `sigmoid`, or `None` when it does not apply (not `f32` on flex).
-pub(crate) fn sigmoid<const D: usize>(x: &Tensor<D>) -> Option<Tensor<D>> {
+pub fn fused_sigmoid<const D: usize>(x: &Tensor<D>) -> Option<Tensor<D>> {
     #[cfg(feature = "flex")]
     {
         activation::sigmoid_tensor(x)
@@ -96,7 +107,7 @@ pub(crate) fn sigmoid<const D: usize>(x: &Tensor<D>) -> Option<Tensor<D>> {
 /// The fused affine map `x W + b` (no bias where `b` is `None`), one op forward and backward,
 /// or `None` when it does not apply (not `f32` on flex, no rows, a zero width, shapes that do
 /// not chain, a bias that is not `[1, outputs]`).
-pub(crate) fn affine(x: &Tensor<2>, w: &Tensor<2>, b: Option<&Tensor<2>>) -> Option<Tensor<2>> {
+pub fn affine(x: &Tensor<2>, w: &Tensor<2>, b: Option<&Tensor<2>>) -> Option<Tensor<2>> {
     #[cfg(feature = "flex")]
     {
         affine_flex::affine(x, w, b)
@@ -108,13 +119,13 @@ pub(crate) fn affine(x: &Tensor<2>, w: &Tensor<2>, b: Option<&Tensor<2>>) -> Opt
     }
 }
 
-/// The fused multilayer perceptron ([`Mlp::forward`](crate::nn::Mlp::forward)), one op forward
+/// The fused multilayer perceptron (`inferrs::nn::Mlp::forward`), one op forward
 /// and backward, or `None` when it does not apply (not `f32` on flex, no layers or more than
 /// four, no rows, a zero width). `layers` are `(weight [in, out], bias)`, input first.
-pub(crate) fn mlp(
+pub fn mlp(
     x: &Tensor<2>,
     layers: &[(Tensor<2>, Option<Tensor<1>>)],
-    activation: crate::nn::Activation,
+    activation: Activation,
 ) -> Option<Tensor<2>> {
     #[cfg(feature = "flex")]
     {
@@ -129,11 +140,7 @@ pub(crate) fn mlp(
 
 /// The fused `log N(value; loc, scale)` summed over each row (`[rows]`), or `None` when it does
 /// not apply (not every tensor `f32` on flex). Inputs broadcast (`[rows or 1, cols or 1]`).
-pub(crate) fn normal_log_prob(
-    value: &Tensor<2>,
-    loc: &Tensor<2>,
-    scale: &Tensor<2>,
-) -> Option<Tensor<1>> {
+pub fn normal_log_prob(value: &Tensor<2>, loc: &Tensor<2>, scale: &Tensor<2>) -> Option<Tensor<1>> {
     #[cfg(feature = "flex")]
     {
         density::normal_log_prob(value, loc, scale)
@@ -146,10 +153,7 @@ pub(crate) fn normal_log_prob(
 }
 
 /// The fused categorical log mass on logits (`[rows]`), or `None` when it does not apply.
-pub(crate) fn categorical_logits_log_prob(
-    value: &Tensor<2>,
-    logits: &Tensor<2>,
-) -> Option<Tensor<1>> {
+pub fn categorical_logits_log_prob(value: &Tensor<2>, logits: &Tensor<2>) -> Option<Tensor<1>> {
     #[cfg(feature = "flex")]
     {
         categorical::categorical_logits_log_prob(value, logits)
@@ -163,7 +167,7 @@ pub(crate) fn categorical_logits_log_prob(
 
 /// The fused Gamma log density summed over each row (`[rows]`), or `None` when it does not
 /// apply.
-pub(crate) fn gamma_log_prob(
+pub fn gamma_log_prob(
     value: &Tensor<2>,
     concentration: &Tensor<2>,
     rate: &Tensor<2>,
@@ -181,7 +185,7 @@ pub(crate) fn gamma_log_prob(
 
 /// The fused Poisson log mass summed over each row (`[rows]`), or `None` when it does not
 /// apply.
-pub(crate) fn poisson_log_prob(value: &Tensor<2>, rate: &Tensor<2>) -> Option<Tensor<1>> {
+pub fn poisson_log_prob(value: &Tensor<2>, rate: &Tensor<2>) -> Option<Tensor<1>> {
     #[cfg(feature = "flex")]
     {
         density::poisson_log_prob(value, rate)
@@ -195,10 +199,7 @@ pub(crate) fn poisson_log_prob(value: &Tensor<2>, rate: &Tensor<2>) -> Option<Te
 
 /// The fused Bernoulli log mass on logits summed over each row (`[rows]`), or `None` when it
 /// does not apply.
-pub(crate) fn bernoulli_logits_log_prob(
-    value: &Tensor<2>,
-    logits: &Tensor<2>,
-) -> Option<Tensor<1>> {
+pub fn bernoulli_logits_log_prob(value: &Tensor<2>, logits: &Tensor<2>) -> Option<Tensor<1>> {
     #[cfg(feature = "flex")]
     {
         density::bernoulli_logits_log_prob(value, logits)
@@ -212,7 +213,7 @@ pub(crate) fn bernoulli_logits_log_prob(
 
 /// The fused Student's t log density for a constant `df` summed over each row (`[rows]`), or
 /// `None` when it does not apply; `norm` is the log normalising constant.
-pub(crate) fn student_t_log_prob(
+pub fn student_t_log_prob(
     value: &Tensor<2>,
     loc: &Tensor<2>,
     scale: &Tensor<2>,
@@ -232,7 +233,7 @@ pub(crate) fn student_t_log_prob(
 
 /// The maps of a fused guide draw.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum DrawMap {
+pub enum DrawMap {
     /// `x = u`.
     Identity,
     /// `x = e^u`.
@@ -243,7 +244,7 @@ pub(crate) enum DrawMap {
 
 /// The fused draw `T(loc + softplus(raw) eps)` (`[rows, cols]`) and its `log q` (`[rows]`), or
 /// `None` when it does not apply.
-pub(crate) fn normal_draw(
+pub fn normal_draw(
     loc: &Tensor<2>,
     raw: &Tensor<2>,
     eps: &Tensor<2>,
@@ -271,7 +272,7 @@ pub(crate) fn normal_draw(
 /// # Panics
 ///
 /// When the shapes do not broadcast (the distribution checks them when it is built).
-pub(crate) fn mixture_gaussian_log_prob(
+pub fn mixture_gaussian_log_prob(
     value: &Tensor<2>,
     locs: &Tensor<2>,
     scales: &Tensor<2>,
@@ -290,7 +291,7 @@ pub(crate) fn mixture_gaussian_log_prob(
 
 /// The fused `MixtureGaussian` log density of packed `[rows, 3K]` parameters, or `None` when
 /// the fused kernel does not apply (the caller then uses composed ops).
-pub(crate) fn mixture_gaussian_log_prob_packed(
+pub fn mixture_gaussian_log_prob_packed(
     value: &Tensor<2>,
     packed: &Tensor<2>,
 ) -> Option<Tensor<1>> {
@@ -308,7 +309,7 @@ pub(crate) fn mixture_gaussian_log_prob_packed(
 /// The MDN network `[h2 Wl + bl | softplus(h2 Ws + bs) + floor | h2 Ww + bw]`, `h2 = relu(relu(x
 /// W1 + b1) W2 + b2)`, in one fused op, or `None` when it does not apply (not `f32` on flex).
 /// `layers` are `(weight [in, out], bias)` of hidden 1, hidden 2, locations, scales, logits.
-pub(crate) fn mixture_net(
+pub fn mixture_net(
     x: &Tensor<2>,
     layers: [(&Tensor<2>, Option<&Tensor<1>>); 5],
     floor: f64,
@@ -327,7 +328,7 @@ pub(crate) fn mixture_net(
 /// `log p(y | x)` (`[rows]`) for the mixture of Gaussians whose parameters are
 /// [`mixture_net()`]`(x)`, the network and the likelihood in one fused op; or `None` when it does
 /// not apply (not `f32` on flex). `y` is `[rows or 1, 1]`.
-pub(crate) fn mixture_net_log_prob(
+pub fn mixture_net_log_prob(
     y: &Tensor<2>,
     x: &Tensor<2>,
     layers: [(&Tensor<2>, Option<&Tensor<1>>); 5],

@@ -1,4 +1,6 @@
-//! Networks for common models.
+//! [`MixtureNet`], the network of a Mixture Density Network, and its output left unevaluated
+//! (a [`MixtureSource`]) so that the mixture's log density runs network and likelihood as one
+//! fused op.
 
 use burn::module::Module;
 use burn::module::Param;
@@ -6,17 +8,11 @@ use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
-use crate::{DistError, MixtureParams, ParamInit, softplus_with_floor};
+use std::sync::Arc;
 
-mod activation;
-mod affine;
-mod data_init;
-mod mlp;
-
-pub use activation::{Activation, sigmoid, tanh};
-pub use affine::{affine, affine_composed, matmul};
-pub use data_init::LOC_SPREAD;
-pub use mlp::{Mlp, MlpConfig};
+use inferrs_distributions::{
+    DistError, MixtureParams, MixtureSource, ParamInit, softplus_with_floor,
+};
 
 /// The default smallest scale of a [`MixtureNet`] component: keeps the Normal log-density and its
 /// gradient finite when the optimiser drives an unused component's scale towards zero.
@@ -28,7 +24,7 @@ pub const MIN_SCALE: f64 = 1e-3;
 /// the scales (softplus plus a floor, [`MIN_SCALE`] unless [`MixtureNet::with_min_scale`] sets
 /// another) and the mixture logits.
 ///
-/// On burn's `flex` backend ([`fused_kernels_available`](crate::fused_kernels_available))
+/// On burn's `flex` backend ([`fused_kernels_available`](inferrs_distributions::fused_kernels_available))
 /// the whole network runs as one fused op, forward and backward (`docs/performance.md`), and
 /// returns the three heads packed in one `[rows, 3 components]` tensor
 /// ([`MixtureParams::packed`]), which the fused mixture likelihood reads in place. Elsewhere it
@@ -41,7 +37,7 @@ pub const MIN_SCALE: f64 = 1e-3;
 pub struct MixtureNet {
     hidden1: Linear,
     hidden2: Linear,
-    locs: Linear,
+    pub(crate) locs: Linear,
     scales: Linear,
     logits: Linear,
     min_scale: f64,
@@ -97,11 +93,11 @@ impl MixtureNet {
     }
 
     /// The mixture parameters for inputs `x`: the argument of
-    /// [`MixtureGaussian::from_params`](crate::MixtureGaussian::from_params) (and of
+    /// [`MixtureGaussian::from_params`](inferrs_distributions::MixtureGaussian::from_params) (and of
     /// `MixtureGaussian(nn(x))` in a model); [`MixtureParams::into_parts`] gives the three
     /// tensors.
     ///
-    /// On burn's `flex` backend ([`fused_kernels_available`](crate::fused_kernels_available))
+    /// On burn's `flex` backend ([`fused_kernels_available`](inferrs_distributions::fused_kernels_available))
     /// the network is not evaluated here: the parameters keep `x` and the weights, and the
     /// mixture's `log_prob` then runs the network and the likelihood as one fused op, forward
     /// and backward (the heads are never written out). Anything else that needs the
@@ -112,21 +108,21 @@ impl MixtureNet {
     /// # Shapes
     /// `x: [rows, 1]`; returns locations, scales and logits of `[rows, components]` each.
     pub fn forward(&self, x: Tensor<2>) -> MixtureParams {
-        if self.components() > 0 && crate::fused_kernels_available(&x.device()) {
-            return MixtureParams::network(DeferredNet {
+        if self.components() > 0 && inferrs_distributions::fused_kernels_available(&x.device()) {
+            return MixtureParams::from_source(Arc::new(DeferredNet {
                 x,
                 net: self.clone(),
-            });
+            }));
         }
-        let origin = DeferredNet {
+        let origin = Arc::new(DeferredNet {
             x: x.clone(),
             net: self.clone(),
-        };
+        });
         self.forward_composed(x).with_origin(origin)
     }
 
     /// The number of mixture components.
-    fn components(&self) -> usize {
+    pub(crate) fn components(&self) -> usize {
         self.logits.weight.dims()[1]
     }
 
@@ -167,7 +163,7 @@ fn glorot_linear(device: &Device, inputs: usize, outputs: usize) -> Linear {
 /// A [`MixtureNet`] applied to inputs but not yet evaluated: the inputs and the network (its
 /// parameters are burn `Param`s, so gradients reach the module).
 #[derive(Clone, Debug)]
-pub(crate) struct DeferredNet {
+struct DeferredNet {
     x: Tensor<2>,
     net: MixtureNet,
 }
@@ -179,36 +175,35 @@ impl DeferredNet {
             .layers()
             .map(|l| (l.weight.val(), l.bias.as_ref().map(|b| b.val())))
     }
+}
 
-    /// The number of rows of the inputs.
-    pub(crate) fn rows(&self) -> usize {
+impl MixtureSource for DeferredNet {
+    fn rows(&self) -> usize {
         self.x.dims()[0]
     }
 
-    /// The number of mixture components.
-    pub(crate) fn components(&self) -> usize {
+    fn components(&self) -> usize {
         self.net.components()
     }
 
-    /// `log p(y | x)` per row, the network and the likelihood in one fused op, or `None` where
-    /// that does not run (the caller then evaluates the network and the likelihood apart).
-    pub(crate) fn log_prob(&self, y: &Tensor<2>) -> Option<Tensor<1>> {
+    /// The network and the likelihood in one fused op, or `None` where that does not run.
+    fn fused_log_prob(&self, y: &Tensor<2>) -> Option<Tensor<1>> {
         let layers = self.layer_tensors();
         let refs = layers.each_ref().map(|(w, b)| (w, b.as_ref()));
-        crate::fused::mixture_net_log_prob(y, &self.x, refs, self.net.min_scale)
+        inferrs_kernels::mixture_net_log_prob(y, &self.x, refs, self.net.min_scale)
     }
 
     /// [`MixtureNet::data_init`] for observed outputs `y`.
-    pub(crate) fn data_init(&self, y: &Tensor<2>) -> Vec<ParamInit> {
+    fn data_init(&self, y: &Tensor<2>) -> Vec<ParamInit> {
         self.net.data_init(y)
     }
 
-    /// The network's output: [`MixtureNet::forward`] evaluated now, packed by the fused
-    /// network where it runs, else [`MixtureNet::forward_composed`].
-    pub(crate) fn evaluate(&self) -> MixtureParams {
+    /// [`MixtureNet::forward`] evaluated now, packed by the fused network where it runs, else
+    /// [`MixtureNet::forward_composed`].
+    fn parts(&self) -> MixtureParams {
         let layers = self.layer_tensors();
         let refs = layers.each_ref().map(|(w, b)| (w, b.as_ref()));
-        if let Some(packed) = crate::fused::mixture_net(&self.x, refs, self.net.min_scale)
+        if let Some(packed) = inferrs_kernels::mixture_net(&self.x, refs, self.net.min_scale)
             && let Ok(params) = MixtureParams::packed(packed)
         {
             return params;

@@ -34,7 +34,7 @@
 use rayon::prelude::*;
 
 use super::vmath::{exp, ln};
-use crate::math::HALF_LN_2PI;
+use crate::HALF_LN_2PI;
 
 /// Rows per parallel task: a block of `[ROWS_PER_BLOCK, K]` is a few tens of microseconds of
 /// work for the MDN's `K = 20`, large against rayon's per-task cost.
