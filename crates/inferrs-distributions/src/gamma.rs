@@ -209,7 +209,7 @@ impl Distribution for Gamma {
     /// Stirling series (see the crate's tensor `lgamma`).
     ///
     /// With a tensor parameter on burn's `flex` backend one fused op (one autodiff node with
-    /// the analytic partials, `fused/density.rs`; a constant parameter's `ln Gamma` then comes
+    /// the analytic partials, `inferrs-kernels/src/density.rs`; a constant parameter's `ln Gamma` then comes
     /// from the same `f32` series); otherwise [`Gamma::log_prob_composed`].
     fn log_prob(&self, value: Tensor<2>) -> Tensor<1> {
         if !self.constant_parameters() {

@@ -144,7 +144,7 @@ impl Distribution for Normal {
     /// `sum_cols(-z^2 / 2 - ln(scale) - ln(2 pi) / 2)` with `z = (value - loc) / scale`.
     ///
     /// On burn's `flex` backend one fused op (one autodiff node with analytic gradients,
-    /// `fused/density.rs`); elsewhere [`Normal::log_prob_composed`].
+    /// `inferrs-kernels/src/density.rs`); elsewhere [`Normal::log_prob_composed`].
     fn log_prob(&self, value: Tensor<2>) -> Tensor<1> {
         let device = value.device();
         if crate::fused_kernels_available(&device) {

@@ -5,7 +5,7 @@ use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
+use burn::backend::{Autodiff, Backend, Dispatch, ExtensionType, Flex, backend_extension};
 use burn::tensor::Tensor;
 
 use super::flex::{flex_tensor, runs_fused, view};
@@ -23,21 +23,7 @@ pub(crate) trait MixtureNetKernel: Backend {
     /// * `x`: `[rows, inputs]`; `w1`: `[inputs, hidden]`; `w2`: `[hidden, hidden]`; the heads'
     ///   weights `[hidden, K]`; the biases 1-d
     /// * returns: `[rows, 3K]`
-    #[allow(clippy::too_many_arguments)]
-    fn mixture_net(
-        x: FloatTensor<Self>,
-        w1: FloatTensor<Self>,
-        b1: FloatTensor<Self>,
-        w2: FloatTensor<Self>,
-        b2: FloatTensor<Self>,
-        wl: FloatTensor<Self>,
-        bl: FloatTensor<Self>,
-        ws: FloatTensor<Self>,
-        bs: FloatTensor<Self>,
-        ww: FloatTensor<Self>,
-        bw: FloatTensor<Self>,
-        floor: f32,
-    ) -> FloatTensor<Self>;
+    fn mixture_net(#[extension_type] net: NetOperands<Self>, floor: f32) -> FloatTensor<Self>;
 
     /// `log p(y | x)` per row for the mixture of Gaussians whose locations, scales and
     /// logits are [`Self::mixture_net`]`(x)`: the network and the likelihood in one pass.
@@ -46,22 +32,49 @@ pub(crate) trait MixtureNetKernel: Backend {
     ///
     /// * `y`: `[rows, 1]`; the rest as [`Self::mixture_net`]
     /// * returns: `[rows]`
-    #[allow(clippy::too_many_arguments)]
     fn mixture_net_log_prob(
         y: FloatTensor<Self>,
-        x: FloatTensor<Self>,
-        w1: FloatTensor<Self>,
-        b1: FloatTensor<Self>,
-        w2: FloatTensor<Self>,
-        b2: FloatTensor<Self>,
-        wl: FloatTensor<Self>,
-        bl: FloatTensor<Self>,
-        ws: FloatTensor<Self>,
-        bs: FloatTensor<Self>,
-        ww: FloatTensor<Self>,
-        bw: FloatTensor<Self>,
+        #[extension_type] net: NetOperands<Self>,
         floor: f32,
     ) -> FloatTensor<Self>;
+}
+
+/// The network's operands as one extension value (burn's `ExtensionType` maps it across the
+/// dispatch boundary): the input, then `(weight, bias)` of hidden 1, hidden 2 and the heads
+/// for the locations, scales and logits (a bias of zeros where a layer has none).
+#[derive(ExtensionType, Debug)]
+pub(crate) struct NetOperands<B: Backend> {
+    x: FloatTensor<B>,
+    w1: FloatTensor<B>,
+    b1: FloatTensor<B>,
+    w2: FloatTensor<B>,
+    b2: FloatTensor<B>,
+    wl: FloatTensor<B>,
+    bl: FloatTensor<B>,
+    ws: FloatTensor<B>,
+    bs: FloatTensor<B>,
+    ww: FloatTensor<B>,
+    bw: FloatTensor<B>,
+}
+
+impl<B: Backend> NetOperands<B> {
+    /// The operands in order, `[x, w1, b1, w2, b2, wl, bl, ws, bs, ww, bw]`.
+    fn into_array(self) -> [FloatTensor<B>; 11] {
+        let Self {
+            x,
+            w1,
+            b1,
+            w2,
+            b2,
+            wl,
+            bl,
+            ws,
+            bs,
+            ww,
+            bw,
+        } = self;
+        [x, w1, b1, w2, b2, wl, bl, ws, bs, ww, bw]
+    }
 }
 
 /// The operands of [`mixture_net()`]: the input and `(weight, bias)` of each layer (hidden 1,
@@ -82,7 +95,7 @@ impl NetTensors<'_> {
     }
 
     /// The input, then each layer's weight and bias (zeros where it has none).
-    fn dispatch(&self) -> [FloatTensor<Dispatch>; 11] {
+    fn dispatch(&self) -> NetOperands<Dispatch> {
         let mut all = Vec::with_capacity(11);
         all.push(self.x.clone().into_dispatch());
         for (w, b) in self.layers {
@@ -93,7 +106,21 @@ impl NetTensors<'_> {
             all.push(w.clone().into_dispatch());
             all.push(b.into_dispatch());
         }
-        all.try_into().expect("one input and five layers")
+        let [x, w1, b1, w2, b2, wl, bl, ws, bs, ww, bw]: [FloatTensor<Dispatch>; 11] =
+            all.try_into().expect("one input and five layers");
+        NetOperands {
+            x,
+            w1,
+            b1,
+            w2,
+            b2,
+            wl,
+            bl,
+            ws,
+            bs,
+            ww,
+            bw,
+        }
     }
 }
 
@@ -102,10 +129,7 @@ pub(crate) fn mixture_net(t: &NetTensors<'_>, floor: f32) -> Option<Tensor<2>> {
     if !t.runs_fused() {
         return None;
     }
-    let [x, w1, b1, w2, b2, wl, bl, ws, bs, ww, bw] = t.dispatch();
-    let out = <Dispatch as MixtureNetKernel>::mixture_net(
-        x, w1, b1, w2, b2, wl, bl, ws, bs, ww, bw, floor,
-    );
+    let out = <Dispatch as MixtureNetKernel>::mixture_net(t.dispatch(), floor);
     Some(Tensor::from_dispatch(out))
 }
 
@@ -125,20 +149,9 @@ pub(crate) fn mixture_net_log_prob(
     } else {
         y.clone().expand([rows, 1])
     };
-    let [x, w1, b1, w2, b2, wl, bl, ws, bs, ww, bw] = t.dispatch();
     let out = <Dispatch as MixtureNetKernel>::mixture_net_log_prob(
         y.into_dispatch(),
-        x,
-        w1,
-        b1,
-        w2,
-        b2,
-        wl,
-        bl,
-        ws,
-        bs,
-        ww,
-        bw,
+        t.dispatch(),
         floor,
     );
     Some(Tensor::from_dispatch(out))
@@ -180,21 +193,8 @@ fn net(t: &[FloatTensor<Flex>], floor: f32) -> Net<'_> {
 }
 
 impl MixtureNetKernel for Flex {
-    fn mixture_net(
-        x: FloatTensor<Self>,
-        w1: FloatTensor<Self>,
-        b1: FloatTensor<Self>,
-        w2: FloatTensor<Self>,
-        b2: FloatTensor<Self>,
-        wl: FloatTensor<Self>,
-        bl: FloatTensor<Self>,
-        ws: FloatTensor<Self>,
-        bs: FloatTensor<Self>,
-        ww: FloatTensor<Self>,
-        bw: FloatTensor<Self>,
-        floor: f32,
-    ) -> FloatTensor<Self> {
-        let t = [x, w1, b1, w2, b2, wl, bl, ws, bs, ww, bw];
+    fn mixture_net(net_ops: NetOperands<Self>, floor: f32) -> FloatTensor<Self> {
+        let t = net_ops.into_array();
         let n = net(&t, floor);
         let (out, _) = mixture_net::forward(&n, false);
         flex_tensor(out, [n.rows, 3 * n.components])
@@ -202,19 +202,10 @@ impl MixtureNetKernel for Flex {
 
     fn mixture_net_log_prob(
         y: FloatTensor<Self>,
-        x: FloatTensor<Self>,
-        w1: FloatTensor<Self>,
-        b1: FloatTensor<Self>,
-        w2: FloatTensor<Self>,
-        b2: FloatTensor<Self>,
-        wl: FloatTensor<Self>,
-        bl: FloatTensor<Self>,
-        ws: FloatTensor<Self>,
-        bs: FloatTensor<Self>,
-        ww: FloatTensor<Self>,
-        bw: FloatTensor<Self>,
+        net_ops: NetOperands<Self>,
         floor: f32,
     ) -> FloatTensor<Self> {
+        let [x, w1, b1, w2, b2, wl, bl, ws, bs, ww, bw] = net_ops.into_array();
         let t = [y, x, w1, b1, w2, b2, wl, bl, ws, bs, ww, bw];
         let n = net(&t[1..], floor);
         let target = Target {
@@ -268,21 +259,8 @@ impl Backward<Flex, 11> for MixtureNetBackward {
 }
 
 impl<C: CheckpointStrategy> MixtureNetKernel for Autodiff<Flex, C> {
-    fn mixture_net(
-        x: FloatTensor<Self>,
-        w1: FloatTensor<Self>,
-        b1: FloatTensor<Self>,
-        w2: FloatTensor<Self>,
-        b2: FloatTensor<Self>,
-        wl: FloatTensor<Self>,
-        bl: FloatTensor<Self>,
-        ws: FloatTensor<Self>,
-        bs: FloatTensor<Self>,
-        ww: FloatTensor<Self>,
-        bw: FloatTensor<Self>,
-        floor: f32,
-    ) -> FloatTensor<Self> {
-        let all = [x, w1, b1, w2, b2, wl, bl, ws, bs, ww, bw];
+    fn mixture_net(net_ops: NetOperands<Self>, floor: f32) -> FloatTensor<Self> {
+        let all = net_ops.into_array();
         let wanted: NetWanted = std::array::from_fn(|i| all[i].is_tracked());
         let prep = MixtureNetBackward
             .prepare::<C>(std::array::from_fn(|i| all[i].node()))
@@ -311,19 +289,10 @@ impl<C: CheckpointStrategy> MixtureNetKernel for Autodiff<Flex, C> {
 
     fn mixture_net_log_prob(
         y: FloatTensor<Self>,
-        x: FloatTensor<Self>,
-        w1: FloatTensor<Self>,
-        b1: FloatTensor<Self>,
-        w2: FloatTensor<Self>,
-        b2: FloatTensor<Self>,
-        wl: FloatTensor<Self>,
-        bl: FloatTensor<Self>,
-        ws: FloatTensor<Self>,
-        bs: FloatTensor<Self>,
-        ww: FloatTensor<Self>,
-        bw: FloatTensor<Self>,
+        net_ops: NetOperands<Self>,
         floor: f32,
     ) -> FloatTensor<Self> {
+        let [x, w1, b1, w2, b2, wl, bl, ws, bs, ww, bw] = net_ops.into_array();
         let all = [y, x, w1, b1, w2, b2, wl, bl, ws, bs, ww, bw];
         let wanted: [bool; 12] = std::array::from_fn(|i| all[i].is_tracked());
         let prep = LogProbBackward

@@ -12,7 +12,7 @@ use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
+use burn::backend::{Autodiff, Backend, Dispatch, ExtensionType, Flex, backend_extension};
 use burn::tensor::Tensor;
 
 use super::flex::{flex_tensor, runs_fused, view};
@@ -35,20 +35,45 @@ pub(crate) trait MlpKernel: Backend {
     /// * `x`: `[rows, widths[0]]`; `w_l`: `[widths[l], widths[l + 1]]` for `l < depth`, `[0,
     ///   0]` past it; `b_l`: `[widths[l + 1]]`, or `[0]` where the layer has no bias
     /// * returns: `[rows, widths[depth]]`
-    #[allow(clippy::too_many_arguments)]
     fn mlp_fused(
-        x: FloatTensor<Self>,
-        w0: FloatTensor<Self>,
-        w1: FloatTensor<Self>,
-        w2: FloatTensor<Self>,
-        w3: FloatTensor<Self>,
-        b0: FloatTensor<Self>,
-        b1: FloatTensor<Self>,
-        b2: FloatTensor<Self>,
-        b3: FloatTensor<Self>,
+        #[extension_type] net: MlpOperands<Self>,
         depth: usize,
         activation: u8,
     ) -> FloatTensor<Self>;
+}
+
+/// The network's operands as one extension value (burn's `ExtensionType` maps it across the
+/// dispatch boundary): the input, the weights of layers 0 to 3, then their biases (`[0, 0]`
+/// and `[0]` placeholders past the network's depth or where a layer has no bias).
+#[derive(ExtensionType, Debug)]
+pub(crate) struct MlpOperands<B: Backend> {
+    x: FloatTensor<B>,
+    w0: FloatTensor<B>,
+    w1: FloatTensor<B>,
+    w2: FloatTensor<B>,
+    w3: FloatTensor<B>,
+    b0: FloatTensor<B>,
+    b1: FloatTensor<B>,
+    b2: FloatTensor<B>,
+    b3: FloatTensor<B>,
+}
+
+impl<B: Backend> MlpOperands<B> {
+    /// The operands in order, `[x, w0, w1, w2, w3, b0, b1, b2, b3]`.
+    fn into_array(self) -> [FloatTensor<B>; OPERANDS] {
+        let Self {
+            x,
+            w0,
+            w1,
+            w2,
+            w3,
+            b0,
+            b1,
+            b2,
+            b3,
+        } = self;
+        [x, w0, w1, w2, w3, b0, b1, b2, b3]
+    }
 }
 
 /// The activation's code in [`MlpKernel::mlp_fused`].
@@ -113,8 +138,8 @@ pub(crate) fn mlp(
     }
     let [w0, w1, w2, w3]: [FloatTensor<Dispatch>; MAX_LAYERS] = weights.try_into().ok()?;
     let [b0, b1, b2, b3]: [FloatTensor<Dispatch>; MAX_LAYERS] = biases.try_into().ok()?;
-    let out = <Dispatch as MlpKernel>::mlp_fused(
-        x.clone().into_dispatch(),
+    let operands = MlpOperands {
+        x: x.clone().into_dispatch(),
         w0,
         w1,
         w2,
@@ -123,9 +148,8 @@ pub(crate) fn mlp(
         b1,
         b2,
         b3,
-        depth,
-        code(activation),
-    );
+    };
+    let out = <Dispatch as MlpKernel>::mlp_fused(operands, depth, code(activation));
     Some(Tensor::from_dispatch(out))
 }
 
@@ -165,20 +189,8 @@ fn net(t: &[FloatTensor<Flex>; OPERANDS], depth: usize, activation: u8) -> Net<'
 }
 
 impl MlpKernel for Flex {
-    fn mlp_fused(
-        x: FloatTensor<Self>,
-        w0: FloatTensor<Self>,
-        w1: FloatTensor<Self>,
-        w2: FloatTensor<Self>,
-        w3: FloatTensor<Self>,
-        b0: FloatTensor<Self>,
-        b1: FloatTensor<Self>,
-        b2: FloatTensor<Self>,
-        b3: FloatTensor<Self>,
-        depth: usize,
-        activation: u8,
-    ) -> FloatTensor<Self> {
-        let t = [x, w0, w1, w2, w3, b0, b1, b2, b3];
+    fn mlp_fused(net_ops: MlpOperands<Self>, depth: usize, activation: u8) -> FloatTensor<Self> {
+        let t = net_ops.into_array();
         let n = net(&t, depth, activation);
         let (out, _) = mlp::forward(&n, false);
         flex_tensor(out, [n.rows, n.widths[depth]])
@@ -242,20 +254,8 @@ impl Backward<Flex, OPERANDS> for MlpBackward {
 }
 
 impl<C: CheckpointStrategy> MlpKernel for Autodiff<Flex, C> {
-    fn mlp_fused(
-        x: FloatTensor<Self>,
-        w0: FloatTensor<Self>,
-        w1: FloatTensor<Self>,
-        w2: FloatTensor<Self>,
-        w3: FloatTensor<Self>,
-        b0: FloatTensor<Self>,
-        b1: FloatTensor<Self>,
-        b2: FloatTensor<Self>,
-        b3: FloatTensor<Self>,
-        depth: usize,
-        activation: u8,
-    ) -> FloatTensor<Self> {
-        let all = [x, w0, w1, w2, w3, b0, b1, b2, b3];
+    fn mlp_fused(net_ops: MlpOperands<Self>, depth: usize, activation: u8) -> FloatTensor<Self> {
+        let all = net_ops.into_array();
         let tracked: [bool; OPERANDS] = std::array::from_fn(|i| all[i].is_tracked());
         let prep = MlpBackward
             .prepare::<C>(std::array::from_fn(|i| all[i].node()))

@@ -73,7 +73,7 @@ impl Distribution for Bernoulli {
     /// `sum_cols(x log(p) + (1 - x) log(1 - p))`; `-inf` where `x` is not 0 or 1.
     ///
     /// For tensor logits on burn's `flex` backend one fused op (one autodiff node with the
-    /// analytic gradient `x - sigmoid(logits)`, `fused/density.rs`); otherwise
+    /// analytic gradient `x - sigmoid(logits)`, `inferrs-kernels/src/density.rs`); otherwise
     /// [`Bernoulli::log_prob_composed`].
     fn log_prob(&self, value: Tensor<2>) -> Tensor<1> {
         if let Some(Param::Tensor(l)) = self.odds.as_logits()

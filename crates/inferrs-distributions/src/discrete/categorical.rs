@@ -178,7 +178,7 @@ impl Distribution for Categorical {
     /// Panics when `value` has more than one column.
     ///
     /// For tensor logits on burn's `flex` backend one fused op (one autodiff node with the
-    /// analytic gradient `onehot(k) - softmax(logits)`, `fused/categorical.rs`); otherwise
+    /// analytic gradient `onehot(k) - softmax(logits)`, `inferrs-kernels/src/categorical.rs`); otherwise
     /// [`Categorical::log_prob_composed`].
     fn log_prob(&self, value: Tensor<2>) -> Tensor<1> {
         if let Odds::Logits(Param::Tensor(logits)) = &self.odds

@@ -100,7 +100,7 @@ impl Distribution for Poisson {
     /// `sum_cols(k log(rate) - rate - lgamma(k + 1))`; `-inf` where `k` is not a count.
     ///
     /// For a tensor rate on burn's `flex` backend one fused op (one autodiff node with the
-    /// analytic gradient `k / rate - 1`, `fused/density.rs`), in place of about twenty;
+    /// analytic gradient `k / rate - 1`, `inferrs-kernels/src/density.rs`), in place of about twenty;
     /// otherwise [`Poisson::log_prob_composed`].
     fn log_prob(&self, value: Tensor<2>) -> Tensor<1> {
         if let Param::Tensor(rate) = &self.rate

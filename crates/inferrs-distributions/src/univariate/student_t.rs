@@ -120,7 +120,7 @@ impl Distribution for StudentT {
     /// `g(b) = ln Gamma(b + 1/2) - ln Gamma(b) - ln(b) / 2` (on the host in `f64` for a
     /// constant `df`, with tensor ops for a tensor `df`).
     /// On burn's `flex` backend with a constant `df`, one fused op (one autodiff node,
-    /// analytic gradients, `fused/density.rs`); otherwise [`StudentT::log_prob_composed`].
+    /// analytic gradients, `inferrs-kernels/src/density.rs`); otherwise [`StudentT::log_prob_composed`].
     fn log_prob(&self, value: Tensor<2>) -> Tensor<1> {
         let device = value.device();
         if let Param::Scalar(df) = self.df
