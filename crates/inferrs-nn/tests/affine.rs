@@ -140,25 +140,10 @@ fn timing() {
             let g = (y * c.v.clone()).sum().backward();
             let _ = to_vec(c.w.grad(&g).unwrap());
         };
-        let mut rounds = [Vec::new(), Vec::new()];
-        for round in 0..16 {
-            for (k, fused) in [true, false].into_iter().enumerate() {
-                let start = std::time::Instant::now();
-                for _ in 0..100 {
-                    step(fused);
-                }
-                if round > 0 {
-                    rounds[k].push(start.elapsed().as_secs_f64() * 1e6 / 100.0);
-                }
-            }
-        }
-        for (k, name) in ["fused", "composed"].into_iter().enumerate() {
-            let r = &mut rounds[k];
-            r.sort_by(f64::total_cmp);
+        let times = alternating_rounds(100, step);
+        for ((best, median), name) in times.into_iter().zip(["fused", "composed"]) {
             println!(
-                "[{rows}, {inputs}] x [{inputs}, {outputs}] {name}: best {:.1} us, median {:.1} us",
-                r[0],
-                r[r.len() / 2]
+                "[{rows}, {inputs}] x [{inputs}, {outputs}] {name}: best {best:.1} us, median {median:.1} us"
             );
         }
     }

@@ -348,25 +348,12 @@ fn timing() {
         let grad: Tensor<2> = net.layers()[0].weight.val().grad(&g).unwrap();
         let _ = to_vec(grad);
     };
-    let mut rounds = [Vec::new(), Vec::new()];
-    for round in 0..16 {
-        for (k, fused) in [true, false].into_iter().enumerate() {
-            let start = std::time::Instant::now();
-            for _ in 0..40 {
-                step(fused);
-            }
-            if round > 0 {
-                rounds[k].push(start.elapsed().as_secs_f64() * 1e3 / 40.0);
-            }
-        }
-    }
-    for (k, name) in ["fused", "composed"].into_iter().enumerate() {
-        let r = &mut rounds[k];
-        r.sort_by(f64::total_cmp);
+    let times = alternating_rounds(40, step);
+    for ((best, median), name) in times.into_iter().zip(["fused", "composed"]) {
         println!(
             "{name}: best {:.3} ms, median {:.3} ms per forward + backward",
-            r[0],
-            r[r.len() / 2]
+            best / 1e3,
+            median / 1e3
         );
     }
 }

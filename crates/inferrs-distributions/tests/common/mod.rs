@@ -85,3 +85,25 @@ pub fn central_diff(f: impl Fn(&[f64]) -> f64, x: &[f64], h: f64) -> Vec<f64> {
         })
         .collect()
 }
+
+/// Times `step(true)` (fused) against `step(false)` (composed) in 16 alternating rounds of
+/// `iters` calls each, the first round dropped as warm-up; returns `(best, median)` microseconds
+/// per call for the fused and then the composed path.
+pub fn alternating_rounds(iters: usize, mut step: impl FnMut(bool)) -> [(f64, f64); 2] {
+    let mut rounds = [Vec::new(), Vec::new()];
+    for round in 0..16 {
+        for (k, fused) in [true, false].into_iter().enumerate() {
+            let start = std::time::Instant::now();
+            for _ in 0..iters {
+                step(fused);
+            }
+            if round > 0 {
+                rounds[k].push(start.elapsed().as_secs_f64() * 1e6 / iters as f64);
+            }
+        }
+    }
+    rounds.map(|mut r| {
+        r.sort_by(f64::total_cmp);
+        (r[0], r[r.len() / 2])
+    })
+}
