@@ -56,6 +56,7 @@ use burn::tensor::{Device, Tensor};
 pub use activations::{Activation, sigmoid, tanh};
 
 /// `ln(2 pi) / 2`.
+#[cfg(feature = "flex")]
 const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
 
 /// True when the fused kernels run on `device`: it (or the device under its autodiff wrapper)
