@@ -118,6 +118,10 @@ impl RenyiElbo {
     }
 }
 
+/// The longest term of an ELBO that is concatenated with the others before the sum; longer
+/// ones are summed alone.
+const CAT_MAX_LEN: usize = 256;
+
 /// One particle's ELBO (`[1]`) and the sum of the `log q` of its draws that are not
 /// reparameterised (for the score-function term), with closed-form KLs when `analytic_kl`.
 ///
@@ -125,11 +129,8 @@ impl RenyiElbo {
 /// guide's `log q` (with the closed-form KLs), each summed once: five autodiff nodes whatever
 /// the number of sites, where a sum per site and an addition per term cost two nodes a site
 /// (about 5 µs each, the dominant cost of a small model's step). The gradient of every term is
-/// the same (1 or -1 per row).
-/// The longest term of an ELBO that is concatenated with the others before the sum; longer
-/// ones are summed alone.
-const CAT_MAX_LEN: usize = 256;
-
+/// the same (1 or -1 per row). A term longer than [`CAT_MAX_LEN`] rows is summed alone first
+/// (its sum joins the concatenation), which saves copying it.
 pub(crate) fn particle_terms(
     particle: &Particle,
     analytic_kl: bool,
