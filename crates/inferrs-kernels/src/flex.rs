@@ -132,6 +132,17 @@ pub(crate) fn softplus_floor(x: &Tensor<2>, floor: f64) -> Option<Tensor<2>> {
     Some(Tensor::from_dispatch(out))
 }
 
+/// A 1-d flex tensor as a one-row view (a bias of the network kernels).
+pub(super) fn row_view(t: &FloatTensor<Flex>) -> View<'_> {
+    let layout = t.layout();
+    View {
+        data: t.storage::<f32>(),
+        offset: layout.start_offset(),
+        row_stride: 0,
+        col_stride: layout.strides()[0],
+    }
+}
+
 /// A strided view of a 2-d flex tensor.
 pub(super) fn view(t: &FloatTensor<Flex>) -> View<'_> {
     let layout = t.layout();

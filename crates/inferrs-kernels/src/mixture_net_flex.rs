@@ -8,7 +8,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Dispatch, ExtensionType, Flex, backend_extension};
 use burn::tensor::Tensor;
 
-use super::flex::{flex_tensor, runs_fused, view};
+use super::flex::{flex_tensor, row_view, runs_fused, view};
 use super::kernel::View;
 use super::mixture_net::{self, Net, NetWanted, Saved, Target, Upstream};
 
@@ -155,17 +155,6 @@ pub(crate) fn mixture_net_log_prob(
         floor,
     );
     Some(Tensor::from_dispatch(out))
-}
-
-/// A 1-d flex tensor as a one-row view.
-fn row_view(t: &FloatTensor<Flex>) -> View<'_> {
-    let layout = t.layout();
-    View {
-        data: t.storage::<f32>(),
-        offset: layout.start_offset(),
-        row_stride: 0,
-        col_stride: layout.strides()[0],
-    }
 }
 
 /// The operands as the kernel's `Net`: `t` is `[x, w1, b1, w2, b2, wl, bl, ws, bs, ww, bw]`.

@@ -15,8 +15,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Dispatch, ExtensionType, Flex, backend_extension};
 use burn::tensor::Tensor;
 
-use super::flex::{flex_tensor, runs_fused, view};
-use super::kernel::View;
+use super::flex::{flex_tensor, row_view, runs_fused, view};
 use super::mlp::{self, Act, BlockSaved, MAX_LAYERS, MlpWanted, Net};
 use crate::Activation;
 
@@ -151,17 +150,6 @@ pub(crate) fn mlp(
     };
     let out = <Dispatch as MlpKernel>::mlp_fused(operands, depth, code(activation));
     Some(Tensor::from_dispatch(out))
-}
-
-/// A 1-d flex tensor as a one-row view.
-fn row_view(t: &FloatTensor<Flex>) -> View<'_> {
-    let layout = t.layout();
-    View {
-        data: t.storage::<f32>(),
-        offset: layout.start_offset(),
-        row_stride: 0,
-        col_stride: layout.strides()[0],
-    }
 }
 
 /// The operands (`[x, w0..w3, b0..b3]`) as the kernel's `Net`.
