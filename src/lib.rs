@@ -72,7 +72,7 @@ pub use inferrs_vi::{guide, infer, runtime};
 
 /// What most programs import: `use inferrs::prelude::*;`.
 pub mod prelude {
-    pub use crate::nn::MixtureNet;
+    pub use crate::nn::{BayesianDense, BayesianDenseConfig, DenseNoise, MixtureNet};
     pub use crate::{
         AutoDelta, AutoMultivariateNormal, AutoNormal, Bernoulli, Beta, Binomial, Categorical,
         Cauchy, Convergence, CsvSource, Data, DataSource, Deterministic, Dirichlet, Error,

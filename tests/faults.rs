@@ -381,3 +381,68 @@ fn the_fit_seed_alone_fixes_a_networks_starting_weights() -> Result<(), Error> {
     assert_ne!(fit(1, 7)?[0], fit(1, 8)?[0]);
     Ok(())
 }
+
+/// A network wide enough that initialising it draws about 130,000 numbers from burn's
+/// device stream, so that two fits initialising at once overlap.
+#[derive(burn::module::Module, Debug)]
+struct Wide {
+    layers: Vec<burn::nn::Linear>,
+}
+
+impl Wide {
+    fn new(device: &Device) -> Self {
+        let widths = [1, 256, 256, 256, 1];
+        Self {
+            layers: widths
+                .windows(2)
+                .map(|w| burn::nn::LinearConfig::new(w[0], w[1]).init(device))
+                .collect(),
+        }
+    }
+
+    fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        self.layers.iter().fold(x, |h, l| l.forward(h))
+    }
+}
+
+/// burn's random stream on a device is one for the process: two fits on two threads that
+/// initialise their networks at once used to interleave their draws from it, so a fit's
+/// start depended on the other thread's timing. Started together at a barrier (four rounds),
+/// each thread's losses equal those of the same fit run alone.
+#[test]
+fn fits_on_parallel_threads_start_from_their_own_seeds() -> Result<(), Error> {
+    let fit = |fit_seed: u64| -> Result<Vec<f64>, Error> {
+        let device = Device::default();
+        let mut model = datamodel! {
+            net = Wide::new(&device);
+            x ~ Normal(0.0, 10.0);
+            y ~ Normal(net(x), 1.0);
+        };
+        Ok(model
+            .fit(&line(30), VI::new(3).seed(fit_seed).quiet(true))?
+            .losses)
+    };
+    let alone = [fit(1)?, fit(2)?];
+    for round in 0..4 {
+        let barrier = std::sync::Barrier::new(2);
+        let together: Vec<Vec<f64>> = std::thread::scope(|s| {
+            let handles: Vec<_> = [1u64, 2]
+                .map(|seed| {
+                    let (barrier, fit) = (&barrier, &fit);
+                    s.spawn(move || {
+                        barrier.wait();
+                        fit(seed)
+                    })
+                })
+                .into_iter()
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("the thread ran").expect("the fit ran"))
+                .collect()
+        });
+        assert_eq!(together[0], alone[0], "round {round}: seed 1");
+        assert_eq!(together[1], alone[1], "round {round}: seed 2");
+    }
+    Ok(())
+}

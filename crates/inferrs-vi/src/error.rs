@@ -169,6 +169,15 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// A Bayesian layer ([`BayesianDense`](crate::BayesianDense)) in a computation that
+    /// cannot take it.
+    #[error("{layer}: {reason}")]
+    BayesianLayer {
+        /// The layer (`BayesianDense 2x32`).
+        layer: String,
+        /// Why.
+        reason: String,
+    },
     /// An MCMC chain could not run ([`Model::sample`](crate::Model::sample)).
     #[error("chain {chain}: {reason}")]
     Sampling {

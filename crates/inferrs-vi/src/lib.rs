@@ -24,6 +24,7 @@ mod source;
 
 #[cfg(feature = "arviz")]
 pub use arviz::ArvizOptions;
+pub use bayesian::{BayesianDense, BayesianDenseConfig, DenseNoise};
 pub use data::{Column, Data, IntoColumn};
 pub use draws::{Array, Draws, LogProbs, Summary};
 pub use error::Error;

@@ -158,6 +158,9 @@ pub(crate) fn particle_terms(
         }
         added.push(site.log_prob());
     }
+    // A Bayesian layer's weights are not sites: its closed-form KL stands for their
+    // `log p - log q` (global, so never scaled by `N / M`).
+    subtracted.extend(particle.model.layer_kls().iter().map(|l| l.kl.clone()));
     let mut score: Option<Tensor<1>> = None;
     for (name, d) in &particle.guide {
         if closed_form.contains(name) {
@@ -329,6 +332,16 @@ impl Elbo for RenyiElbo {
                     variable: name.to_string(),
                     reason: "the Rényi bound needs reparameterised draws; use TraceElbo for \
                              this variable's guide"
+                        .to_string(),
+                });
+            }
+            if let Some(layer) = particle.model.layer_kls().first() {
+                return Err(Error::BayesianLayer {
+                    layer: layer.layer.clone(),
+                    reason: "the Rényi bound needs a log-weight per draw of every latent \
+                             weight, and this layer's weights are integrated out per row \
+                             (their KL is in closed form); use TraceElbo, or lift a plain \
+                             layer with `Model::lift`"
                         .to_string(),
                 });
             }

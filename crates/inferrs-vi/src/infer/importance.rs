@@ -58,6 +58,14 @@ where
             (&device, None),
             &mut rng,
         )?;
+        if let Some(layer) = particles.first().and_then(|p| p.model.layer_kls().first()) {
+            return Err(Error::BayesianLayer {
+                layer: layer.layer.clone(),
+                reason: "PSIS weighs the guide's draws of every latent variable, and this \
+                         layer's weights are not drawn by the guide"
+                    .to_string(),
+            });
+        }
         let mut log_weights = Vec::with_capacity(draws);
         for particle in &particles {
             let (weight, _) = particle_terms(particle, false, &device)?;

@@ -8,6 +8,7 @@ use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 use inferrs_distributions::{DistError, Distribution, Rng};
 
+use super::ambient::Frame;
 use super::handler::{Given, Handler, Unfilled, process};
 use super::lift::{Lift, Lifter};
 use super::site::{Site, Trace};
@@ -28,12 +29,19 @@ pub struct Ctx<'a> {
     device: Device,
     rng: &'a mut Rng,
     trace: Trace,
+    // The frame through which layers inside the model's modules reach the run's stream and
+    // leave their KL terms (`runtime::ambient`). It also keeps the context on its thread.
+    frame: Frame,
 }
 
 impl<'a> Ctx<'a> {
     /// A context with no handler for a run over `rows` data rows on `device`; `unfilled` says
     /// what a site that no handler gives a value does.
+    ///
+    /// The context is not `Send`: a model runs on the thread that built its context, where
+    /// the Bayesian layers of its modules find the run ([`BayesianDense`](crate::BayesianDense)).
     pub fn new(rows: usize, device: Device, rng: &'a mut Rng, unfilled: Unfilled) -> Self {
+        let frame = Frame::open(rng);
         Self {
             handlers: Vec::new(),
             unfilled,
@@ -41,6 +49,7 @@ impl<'a> Ctx<'a> {
             device,
             rng,
             trace: Trace::default(),
+            frame,
         }
     }
 
@@ -248,9 +257,17 @@ impl<'a> Ctx<'a> {
         &self.trace
     }
 
-    /// The trace of the run.
+    /// The trace of the run, with the KL terms of the Bayesian layers it called
+    /// ([`Trace::layer_kls`]). When a layer drew noise, the context's random stream advances
+    /// by one draw, so that the next run on it draws other noise.
     pub fn into_trace(self) -> Trace {
-        self.trace
+        let closed = self.frame.close();
+        if closed.drew {
+            rand::RngCore::next_u64(self.rng);
+        }
+        let mut trace = self.trace;
+        trace.set_layer_kls(closed.kls);
+        trace
     }
 }
 

@@ -8,12 +8,14 @@
 //! [`Handler`]'s documentation for the compositions), then reads the trace. Users of the
 //! library do not need this module.
 
+mod ambient;
 mod ctx;
 mod handler;
 mod lift;
 mod module;
 mod site;
 
+pub(crate) use ambient::{add_kl, weights_once, with_stream};
 pub use ctx::Ctx;
 pub use handler::{Handler, Unfilled, Values};
 pub use lift::{Lift, ParamInfo, Prior};
@@ -22,4 +24,4 @@ pub use module::DynModule;
 pub(crate) use module::{
     apply_inits, initialize_lazy, is_finite as module_is_finite, module_from_bytes, module_to_bytes,
 };
-pub use site::{Site, Trace};
+pub use site::{LayerKl, Site, Trace};

@@ -238,7 +238,8 @@ pub(crate) fn is_finite<M: Module>(module: &M) -> bool {
 /// use from the device's random stream, and which parameter comes first depends on the code
 /// path (a fused kernel reads the weights in another order than the composed ops). When
 /// any parameter is still uninitialised, the device is seeded with `seed` and every one is
-/// initialised now, in the module's own order. Returns whether it did.
+/// initialised now, in the module's own order, under a lock that fits on other threads
+/// share (burn's stream is one for the process). Returns whether it did.
 pub(crate) fn initialize_lazy<M: Module>(
     module: &M,
     device: &burn::tensor::Device,
@@ -259,11 +260,20 @@ pub(crate) fn initialize_lazy<M: Module>(
     let mut lazy = Lazy(false);
     module.visit(&mut lazy);
     if lazy.0 {
+        // burn's stream on a device is one for the process: two fits on two threads must not
+        // interleave their draws between the seed and the last parameter. (A poisoned lock
+        // only means another fit panicked while holding it; the stream is reseeded anyway.)
+        let _only = LAZY_INIT
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         device.seed(seed);
         module.visit(&mut Touch);
     }
     lazy.0
 }
+
+/// Held while a fit seeds burn's device stream and initialises its parameters from it.
+static LAZY_INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// `module` with the parameters named in `inits` set to their values (on the parameter's
 /// device, tracked when it was); the others as they were.

@@ -72,15 +72,39 @@ impl Site {
     }
 }
 
-/// The sites of one run of a model, in the order the model visited them.
+/// The closed-form `KL(q || p)` of a layer whose weights are a distribution that the layer
+/// itself holds ([`BayesianDense`](crate::BayesianDense)): the weights are not sample sites
+/// of the run, so the ELBO subtracts this term in place of their `log p - log q`.
+#[derive(Debug, Clone)]
+pub struct LayerKl {
+    /// The layer, as its error messages name it (`BayesianDense 2x32`).
+    pub layer: String,
+    /// `KL(q || p)` summed over the layer's weights, `[1]`.
+    pub kl: Tensor<1>,
+}
+
+/// The sites of one run of a model, in the order the model visited them, and the KL terms
+/// of its Bayesian layers.
 #[derive(Debug, Default)]
 pub struct Trace {
     sites: Vec<Site>,
+    kls: Vec<LayerKl>,
 }
 
 impl Trace {
     pub(crate) fn push(&mut self, site: Site) {
         self.sites.push(site);
+    }
+
+    pub(crate) fn set_layer_kls(&mut self, kls: Vec<LayerKl>) {
+        self.kls = kls;
+    }
+
+    /// The KL terms of the run's Bayesian layers ([`BayesianDense`](crate::BayesianDense)),
+    /// one per layer called in the run, in the order of their first call. Empty for a model
+    /// without such a layer.
+    pub fn layer_kls(&self) -> &[LayerKl] {
+        &self.kls
     }
 
     /// The sites in visiting order.

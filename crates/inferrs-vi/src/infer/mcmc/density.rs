@@ -230,8 +230,18 @@ where
             Error::Distribution { .. } => DensityError::Refused(e),
             e => DensityError::Model(e),
         })?;
+        let trace = ctx.into_trace();
+        if let Some(layer) = trace.layer_kls().first() {
+            return Err(DensityError::Model(Error::BayesianLayer {
+                layer: layer.layer.clone(),
+                reason: "its weights are a distribution the layer holds, not latent variables \
+                         that NUTS can sample; for MCMC, lift a plain layer into latent \
+                         variables with `Model::lift`"
+                    .to_string(),
+            }));
+        }
         let mut total = log_det;
-        for site in ctx.into_trace() {
+        for site in trace {
             let term = site.log_prob().sum();
             total = Some(match total {
                 Some(t) => t + term,
