@@ -333,6 +333,20 @@ fn run(opts: &Options) -> Result<(), Error> {
         let v = lp.get("y").unwrap_or(&[]);
         v.iter().map(|&l| f64::from(l)).sum::<f64>() / v.len().max(1) as f64
     };
+    let vi = || {
+        VI::new(opts.epochs)
+            .batch_size(opts.batch_size)
+            .lr(0.01)
+            .seed(opts.seed)
+            .quiet(true)
+    };
+    let row = |name: &str, report: &FitReport, lpd: f64| {
+        println!(
+            "| {name} | {:.4} | {lpd:.4} | {:.3} |",
+            tail(report),
+            report.seconds * 1e3 / steps as f64
+        );
+    };
     for noise in ESTIMATORS {
         let net = start.clone().with_noise(noise);
         let mut model = datamodel! {
@@ -340,21 +354,9 @@ fn run(opts: &Options) -> Result<(), Error> {
             input x;
             y ~ Normal(nn(x), NOISE);
         };
-        let report = model.fit(
-            &train,
-            VI::new(opts.epochs)
-                .batch_size(opts.batch_size)
-                .lr(0.01)
-                .seed(opts.seed)
-                .quiet(true),
-        )?;
+        let report = model.fit(&train, vi())?;
         let lpd = held_out(model.log_predictive(["y"], &test, 100)?);
-        println!(
-            "| {noise:?} | {:.4} | {:.4} | {:.3} |",
-            tail(&report),
-            lpd,
-            report.seconds * 1e3 / steps as f64
-        );
+        row(&format!("{noise:?}"), &report, lpd);
     }
     let mut lifted = datamodel! {
         nn = PlainNet::new(&device, opts.hidden);
@@ -362,22 +364,9 @@ fn run(opts: &Options) -> Result<(), Error> {
         y ~ Normal(nn(x), NOISE);
     }
     .lift("nn", Normal::new(0.0, 1.0))?;
-    let report = lifted.fit(
-        &train,
-        VI::new(opts.epochs)
-            .batch_size(opts.batch_size)
-            .lr(0.01)
-            .guide(AutoNormal::default().init_scale(0.05))
-            .seed(opts.seed)
-            .quiet(true),
-    )?;
+    let report = lifted.fit(&train, vi().guide(AutoNormal::default().init_scale(0.05)))?;
     let lpd = held_out(lifted.log_predictive(["y"], &test, 100)?);
-    println!(
-        "| lifted Linear + AutoNormal | {:.4} | {:.4} | {:.3} |",
-        tail(&report),
-        lpd,
-        report.seconds * 1e3 / steps as f64
-    );
+    row("lifted Linear + AutoNormal", &report, lpd);
     Ok(())
 }
 
