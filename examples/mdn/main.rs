@@ -80,6 +80,41 @@ pub struct Options {
     /// Print why a fit may be stuck: dead units, unused components, the excess by band of y.
     #[arg(long)]
     pub diagnose: bool,
+    /// Fit and score other draws of the same toy problem: a JSON object with the arrays
+    /// `x_train`, `y_train`, `x_test` and `y_test` (for example the peers' numpy draws, so that
+    /// an excess can be set beside theirs on the same points). The example's own draws when
+    /// not given.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+}
+
+/// The training and held-out points: `opts.data`'s, or the example's own draws.
+fn points(opts: &Options) -> Result<[Vec<f32>; 4], Box<dyn std::error::Error>> {
+    let Some(path) = &opts.data else {
+        let (x_train, y_train) = toy::make_data(toy::N_TRAIN, toy::TRAIN_SEED);
+        let (x_test, y_test) = toy::make_data(toy::N_TEST, toy::TEST_SEED);
+        return Ok([x_train, y_train, x_test, y_test]);
+    };
+    let file: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path)?)?;
+    let column = |name: &str| -> Result<Vec<f32>, String> {
+        file[name]
+            .as_array()
+            .ok_or_else(|| format!("{}: no array `{name}`", path.display()))?
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                v.as_f64().map(|v| v as f32).ok_or_else(|| {
+                    format!("{}: `{name}` row {i} is not a number: {v}", path.display())
+                })
+            })
+            .collect()
+    };
+    Ok([
+        column("x_train")?,
+        column("y_train")?,
+        column("x_test")?,
+        column("y_test")?,
+    ])
 }
 
 /// What a run measured (written to `summary.json`).
@@ -131,8 +166,7 @@ pub fn run(opts: &Options) -> Result<Summary, Box<dyn std::error::Error>> {
     let device = Device::default();
     device.seed(opts.seed);
 
-    let (x_train, y_train) = toy::make_data(toy::N_TRAIN, toy::TRAIN_SEED);
-    let (x_test, y_test) = toy::make_data(toy::N_TEST, toy::TEST_SEED);
+    let [x_train, y_train, x_test, y_test] = points(opts)?;
     let train = Data::new().with("x", &x_train)?.with("y", &y_train)?;
     let test = Data::new().with("x", &x_test)?.with("y", &y_test)?;
 
