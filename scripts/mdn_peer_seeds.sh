@@ -11,8 +11,9 @@
 #
 # -d fits on other data than the peers' own draws: a JSON object with x_train, y_train, x_test
 # and y_test (inferrs' example draws its data with Rust's StdRng, so its points differ from the
-# peers' numpy ones, and an excess is only comparable on the same points). -w writes the peers'
-# own draws in that format and exits, for `scripts/mdn_seeds.sh -x "--data FILE.json"`.
+# peers' numpy ones, and an excess is only comparable on the same points;
+# `target/release/examples/mdn --write-data FILE.json` writes the example's). -w writes the
+# peers' own draws in that format and exits, for `scripts/mdn_seeds.sh -x "--data FILE.json"`.
 #
 # Needs the peers' Python environment (PEERS_PYTHON, default /work/venv-numpyro/bin/python, with
 # jax and optax). Not part of CI: about 10 s per seed.

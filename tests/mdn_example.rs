@@ -18,6 +18,7 @@ fn mdn_example_runs_and_writes_its_outputs() {
         components: 20,
         diagnose: false,
         data: None,
+        write_data: None,
     };
     let summary = mdn::run(&opts).expect("the example runs");
     for png in ["regression.png", "samples.png", "densities.png", "loss.png"] {
@@ -84,6 +85,7 @@ fn full_fit_excess(seed: u64, hidden: usize, components: usize) -> f64 {
         components,
         diagnose: false,
         data: None,
+        write_data: None,
     };
     let summary = mdn::run(&opts).expect("the example runs");
     std::fs::remove_dir_all(&out).ok();

@@ -86,6 +86,19 @@ pub struct Options {
     /// not given.
     #[arg(long)]
     pub data: Option<PathBuf>,
+    /// Write the points the run uses to this file (the JSON `--data` reads) and stop.
+    #[arg(long)]
+    pub write_data: Option<PathBuf>,
+}
+
+/// Writes the points of a run to `path`, as the JSON `--data` reads.
+fn write_points(opts: &Options, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let [x_train, y_train, x_test, y_test] = points(opts)?;
+    let file = serde_json::json!({
+        "x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test,
+    });
+    std::fs::write(path, file.to_string())?;
+    Ok(())
 }
 
 /// The training and held-out points: `opts.data`'s, or the example's own draws.
@@ -336,6 +349,13 @@ fn density_panels(
 
 fn main() {
     let opts = Options::parse();
+    if let Some(path) = &opts.write_data {
+        if let Err(e) = write_points(&opts, path) {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     match run(&opts) {
         Ok(s) => {
             println!("held-out NLL     {:.4}", s.heldout_nll);

@@ -21,8 +21,8 @@ mod common;
 use burn::tensor::{Device, Tensor};
 use common::*;
 use inferrs_distributions::{
-    Bernoulli, Bijector, Categorical, Distribution, Gamma, Normal, Poisson, StudentT,
-    normal_draw_through, normal_draw_through_composed,
+    Bernoulli, Bijector, Categorical, Cauchy, Distribution, Gamma, HalfCauchy, HalfNormal,
+    HalfStudentT, Normal, Poisson, StudentT, normal_draw_through, normal_draw_through_composed,
 };
 use rand::{Rng as _, SeedableRng};
 
@@ -864,4 +864,189 @@ fn poisson_and_gamma_say_when_their_parameters_are_constants() {
             .constant_parameters()
     );
     assert!(!Gamma::new(tensor, 1.0).unwrap().constant_parameters());
+}
+
+/// The scale families of hierarchical priors, fused and composed, against `f64` closed forms:
+/// the half-Student's t (`df` 3.5), the half-Cauchy (its `df = 1`) and the half-normal, with
+/// `z = x / s`:
+/// * half-t: `ln 2 + c(df) - ln s - (df + 1) / 2 ln(1 + z^2 / df)`,
+///   `d/dx = -(df + 1) z / (s (df + z^2))`, `d/ds = -1/s - z d/dx`;
+/// * half-normal: `ln 2 - ln(2 pi) / 2 - ln s - z^2 / 2`, `d/dx = -z / s`,
+///   `d/ds = (z^2 - 1) / s`.
+///
+/// One element of the last row is negative: that row's log density is `-inf` and that
+/// element's gradients are 0, as the composed ops' mask gives. And the Cauchy (the Student's t
+/// kernel at `df = 1`), with a location, against the Student's t closed form.
+#[test]
+fn half_families_and_the_cauchy_match_the_closed_form() {
+    use statrs::function::gamma::ln_gamma;
+    let d = ad();
+    let (rows, cols) = (200, 3);
+    let n = rows * cols;
+    let mut x = uniform(n, 0.0, 20.0, 11);
+    x[n - 2] = -0.5;
+    let s = uniform(n, 0.1, 5.0, 12);
+    let w = uniform(rows, 0.5, 2.0, 13);
+    let c = |df: f64| {
+        ln_gamma((df + 1.0) / 2.0) - ln_gamma(df / 2.0) - 0.5 * (df * std::f64::consts::PI).ln()
+    };
+    // (name, df or None for the half-normal)
+    for (name, df) in [
+        ("HalfStudentT", Some(3.5)),
+        ("HalfCauchy", Some(1.0)),
+        ("HalfNormal", None),
+    ] {
+        let mut want = (vec![0.0; rows], vec![0.0; n], vec![0.0; n]);
+        let mut bound = want.clone();
+        for i in 0..rows {
+            for j in 0..cols {
+                let k = i * cols + j;
+                let z = x[k] / s[k];
+                let (t, dx, ds, scale) = match df {
+                    Some(df) => {
+                        let norm = std::f64::consts::LN_2 + c(df);
+                        let t = norm - s[k].ln() - 0.5 * (df + 1.0) * (z * z / df).ln_1p();
+                        let dx = -(df + 1.0) * z / (s[k] * (df + z * z));
+                        (t, dx, -1.0 / s[k] - z * dx, norm.abs())
+                    }
+                    None => {
+                        let norm = std::f64::consts::LN_2 - 0.5 * (2.0 * std::f64::consts::PI).ln();
+                        (
+                            norm - s[k].ln() - 0.5 * z * z,
+                            -z / s[k],
+                            (z * z - 1.0) / s[k],
+                            z * z,
+                        )
+                    }
+                };
+                if x[k] < 0.0 {
+                    want.0[i] = f64::NEG_INFINITY;
+                    continue;
+                }
+                want.0[i] += t;
+                bound.0[i] += 1.0 + t.abs() + scale;
+                want.1[k] = dx * w[i];
+                bound.1[k] = (1.0 + dx.abs()) * w[i];
+                want.2[k] = ds * w[i];
+                bound.2[k] = (1.0 + ds.abs() + (z * dx).abs()) * w[i];
+            }
+        }
+        for fused in [true, false] {
+            let log_prob = |xt: Tensor<2>, st: Tensor<2>| -> Tensor<1> {
+                match df {
+                    None => {
+                        let q = HalfNormal::new(st).unwrap();
+                        if fused {
+                            q.log_prob(xt)
+                        } else {
+                            q.log_prob_composed(xt)
+                        }
+                    }
+                    Some(df) if name == "HalfCauchy" => {
+                        assert_eq!(df, 1.0);
+                        let q = HalfCauchy::new(st).unwrap();
+                        if fused {
+                            q.log_prob(xt)
+                        } else {
+                            q.log_prob_composed(xt)
+                        }
+                    }
+                    Some(df) => {
+                        let q = HalfStudentT::new(df, st).unwrap();
+                        if fused {
+                            q.log_prob(xt)
+                        } else {
+                            q.log_prob_composed(xt)
+                        }
+                    }
+                }
+            };
+            let what = format!("{name} fused {fused}");
+            // Every row but the last (the one with a negative element) carries a gradient.
+            let keep: Vec<f64> = (0..rows)
+                .map(|i| if i + 1 < rows { w[i] } else { 0.0 })
+                .collect();
+            let xt = t2(&x, rows, cols, &d).require_grad();
+            let st = t2(&s, rows, cols, &d).require_grad();
+            let lp = log_prob(xt.clone(), st.clone());
+            within(
+                &to_vec(lp.clone()),
+                &want.0,
+                &bound.0,
+                &format!("{what} log p"),
+            );
+            let g = (lp.clone().mask_fill(lp.is_inf(), 0.0)
+                * t2(&keep, rows, 1, &d).reshape([rows]))
+            .sum()
+            .backward();
+            let (gx, gs) = (to_vec(xt.grad(&g).unwrap()), to_vec(st.grad(&g).unwrap()));
+            let k = (rows - 1) * cols;
+            within(
+                &gx[..k],
+                &want.1[..k],
+                &bound.1[..k],
+                &format!("{what} d/dx"),
+            );
+            within(
+                &gs[..k],
+                &want.2[..k],
+                &bound.2[..k],
+                &format!("{what} d/dscale"),
+            );
+            // The negative element gets no gradient through its row (a fresh graph).
+            let st = t2(&s, rows, cols, &d).require_grad();
+            let lp = log_prob(t2(&x, rows, cols, &d), st.clone());
+            let g = lp.narrow(0, rows - 1, 1).sum().backward();
+            let gs = to_vec(st.grad(&g).unwrap());
+            assert_eq!(gs[n - 2], 0.0, "{what}: the negative element's d/dscale");
+        }
+    }
+
+    // Cauchy: the Student's t closed form at df = 1, with a location per column.
+    let m = uniform(cols, -2.0, 2.0, 14);
+    let norm = c(1.0);
+    let x = uniform(n, -20.0, 20.0, 15);
+    let mut want = (vec![0.0; rows], vec![0.0; n], vec![0.0; cols]);
+    let mut bound = want.clone();
+    for i in 0..rows {
+        for j in 0..cols {
+            let k = i * cols + j;
+            let z = (x[k] - m[j]) / s[k];
+            let t = norm - s[k].ln() - (z * z).ln_1p();
+            want.0[i] += t;
+            bound.0[i] += 1.0 + t.abs() + norm.abs();
+            let dx = -2.0 * z / (s[k] * (1.0 + z * z)) * w[i];
+            want.1[k] = dx;
+            bound.1[k] = 1.0 + dx.abs();
+            want.2[j] -= dx;
+            bound.2[j] += 1.0 + dx.abs();
+        }
+    }
+    for fused in [true, false] {
+        let xt = t2(&x, rows, cols, &d).require_grad();
+        let mt = t2(&m, 1, cols, &d).require_grad();
+        let q = Cauchy::new(mt.clone(), t2(&s, rows, cols, &d)).unwrap();
+        let lp = if fused {
+            q.log_prob(xt.clone())
+        } else {
+            q.log_prob_composed(xt.clone())
+        };
+        let g = (lp.clone() * t2(&w, rows, 1, &d).reshape([rows]))
+            .sum()
+            .backward();
+        let what = format!("Cauchy fused {fused}");
+        within(&to_vec(lp), &want.0, &bound.0, &format!("{what} log p"));
+        within(
+            &to_vec(xt.grad(&g).unwrap()),
+            &want.1,
+            &bound.1,
+            &format!("{what} d/dx"),
+        );
+        within(
+            &to_vec(mt.grad(&g).unwrap()),
+            &want.2,
+            &bound.2,
+            &format!("{what} d/dloc"),
+        );
+    }
 }

@@ -52,6 +52,21 @@ pub(crate) trait DensityKernel: Backend {
         df: f32,
         norm: f32,
     ) -> FloatTensor<Self>;
+
+    /// `log HalfStudentT(value; df, scale)` for a constant `df` (`df = 1`: the half-Cauchy),
+    /// `-inf` where the value is negative; `norm` is its normalising constant, `ln 2` included.
+    fn half_student_t_log_prob(
+        value: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+        df: f32,
+        norm: f32,
+    ) -> FloatTensor<Self>;
+
+    /// `log HalfNormal(value; scale)`, `-inf` where the value is negative.
+    fn half_normal_log_prob(
+        value: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
 }
 
 /// `log t_df(x; m, s) = norm - ln s - (df + 1) / 2 ln(1 + z^2 / df)`, `z = (x - m) / s`, for a
@@ -75,6 +90,43 @@ impl Pointwise<3> for StudentTLogProb {
         // d lp / dz = -(df + 1) z / (df (1 + q)).
         let dz = -2.0 * half * z / (self.df * u);
         (lp, [dz / s, -dz / s, (-1.0 - dz * z) / s])
+    }
+}
+
+/// `log 2 t_df(x; 0, s) = norm - ln s - (df + 1) / 2 ln(1 + z^2 / df)`, `z = x / s`, for
+/// `x >= 0` and a constant `df` (`norm` with `ln 2`); `-inf`, with zero partials, for `x < 0`
+/// (as the composed ops' mask).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct HalfStudentTLogProb {
+    t: StudentTLogProb,
+}
+
+impl Pointwise<2> for HalfStudentTLogProb {
+    #[inline(always)]
+    fn eval(self, [x, s]: [f32; 2]) -> (f32, [f32; 2]) {
+        let (lp, [dx, _, ds]) = self.t.eval([x, 0.0, s]);
+        if x < 0.0 {
+            (f32::NEG_INFINITY, [0.0, 0.0])
+        } else {
+            (lp, [dx, ds])
+        }
+    }
+}
+
+/// `log 2 N(x; 0, s) = ln 2 - z^2 / 2 - ln s - ln(2 pi) / 2`, `z = x / s`, for `x >= 0`;
+/// `-inf`, with zero partials, for `x < 0`.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct HalfNormalLogProb;
+
+impl Pointwise<2> for HalfNormalLogProb {
+    #[inline(always)]
+    fn eval(self, [x, s]: [f32; 2]) -> (f32, [f32; 2]) {
+        let (lp, [dx, _, ds]) = NormalLogProb.eval([x, 0.0, s]);
+        if x < 0.0 {
+            (f32::NEG_INFINITY, [0.0, 0.0])
+        } else {
+            (lp + std::f32::consts::LN_2, [dx, ds])
+        }
     }
 }
 
@@ -199,6 +251,25 @@ impl DensityKernel for Flex {
         forward_flex(f, [&value, &loc, &scale], Output::Rows)
     }
 
+    fn half_student_t_log_prob(
+        value: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+        df: f32,
+        norm: f32,
+    ) -> FloatTensor<Self> {
+        let f = HalfStudentTLogProb {
+            t: StudentTLogProb { df, norm },
+        };
+        forward_flex(f, [&value, &scale], Output::Rows)
+    }
+
+    fn half_normal_log_prob(
+        value: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        forward_flex(HalfNormalLogProb, [&value, &scale], Output::Rows)
+    }
+
     fn normal_log_prob(
         value: FloatTensor<Self>,
         loc: FloatTensor<Self>,
@@ -237,6 +308,25 @@ impl<C: CheckpointStrategy> DensityKernel for Autodiff<Flex, C> {
     ) -> FloatTensor<Self> {
         let f = StudentTLogProb { df, norm };
         forward_autodiff::<C, _, 3>(f, [value, loc, scale], Output::Rows)
+    }
+
+    fn half_student_t_log_prob(
+        value: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+        df: f32,
+        norm: f32,
+    ) -> FloatTensor<Self> {
+        let f = HalfStudentTLogProb {
+            t: StudentTLogProb { df, norm },
+        };
+        forward_autodiff::<C, _, 2>(f, [value, scale], Output::Rows)
+    }
+
+    fn half_normal_log_prob(
+        value: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        forward_autodiff::<C, _, 2>(HalfNormalLogProb, [value, scale], Output::Rows)
     }
 
     fn normal_log_prob(
@@ -312,6 +402,38 @@ pub(crate) fn student_t_log_prob(
         scale.clone().into_dispatch(),
         df as f32,
         norm as f32,
+    );
+    Some(Tensor::from_dispatch(out))
+}
+
+/// The fused half-Student's t log density for a constant `df` (normalising constant `norm`,
+/// `ln 2` included) summed over each row, or `None` when it does not apply.
+pub(crate) fn half_student_t_log_prob(
+    value: &Tensor<2>,
+    scale: &Tensor<2>,
+    df: f64,
+    norm: f64,
+) -> Option<Tensor<1>> {
+    if !all_fused(&[value, scale]) {
+        return None;
+    }
+    let out = <Dispatch as DensityKernel>::half_student_t_log_prob(
+        value.clone().into_dispatch(),
+        scale.clone().into_dispatch(),
+        df as f32,
+        norm as f32,
+    );
+    Some(Tensor::from_dispatch(out))
+}
+
+/// The fused half-normal log density summed over each row, or `None` when it does not apply.
+pub(crate) fn half_normal_log_prob(value: &Tensor<2>, scale: &Tensor<2>) -> Option<Tensor<1>> {
+    if !all_fused(&[value, scale]) {
+        return None;
+    }
+    let out = <Dispatch as DensityKernel>::half_normal_log_prob(
+        value.clone().into_dispatch(),
+        scale.clone().into_dispatch(),
     );
     Some(Tensor::from_dispatch(out))
 }

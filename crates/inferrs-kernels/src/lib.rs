@@ -232,6 +232,40 @@ pub fn student_t_log_prob(
     }
 }
 
+/// The fused half-Student's t log density for a constant `df` (`df = 1`: the half-Cauchy)
+/// summed over each row (`[rows]`), `-inf` for a row with a negative value, or `None` when it
+/// does not apply; `norm` is the log normalising constant, `ln 2` included.
+pub fn half_student_t_log_prob(
+    value: &Tensor<2>,
+    scale: &Tensor<2>,
+    df: f64,
+    norm: f64,
+) -> Option<Tensor<1>> {
+    #[cfg(feature = "flex")]
+    {
+        density::half_student_t_log_prob(value, scale, df, norm)
+    }
+    #[cfg(not(feature = "flex"))]
+    {
+        let _ = (value, scale, df, norm);
+        None
+    }
+}
+
+/// The fused half-normal log density summed over each row (`[rows]`), `-inf` for a row with a
+/// negative value, or `None` when it does not apply.
+pub fn half_normal_log_prob(value: &Tensor<2>, scale: &Tensor<2>) -> Option<Tensor<1>> {
+    #[cfg(feature = "flex")]
+    {
+        density::half_normal_log_prob(value, scale)
+    }
+    #[cfg(not(feature = "flex"))]
+    {
+        let _ = (value, scale);
+        None
+    }
+}
+
 /// The maps of a fused guide draw.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DrawMap {

@@ -42,16 +42,38 @@ loc_scale_family! {
     pub fn scale;
 }
 
-impl Distribution for Cauchy {
-    batch_shape!(NAME);
-
-    /// `sum_cols(-ln(pi) - ln(scale) - log1p(z^2))`, `z = (value - loc) / scale`.
-    fn log_prob(&self, value: Tensor<2>) -> Tensor<1> {
+impl Cauchy {
+    /// [`Distribution::log_prob`] in composed burn ops: the reference the fused kernel is
+    /// tested against, and the path of other backends.
+    ///
+    /// * `value`: `[rows, cols]`, broadcast with the parameters; returns `[rows]`.
+    pub fn log_prob_composed(&self, value: Tensor<2>) -> Tensor<1> {
         let value = expand_value(NAME, value, self.rows, self.cols);
         let z = self.params.standardize(value);
         let lp = sub_ln_param(z.square().log1p().neg(), &self.params.scale)
             .sub_scalar(std::f64::consts::PI.ln());
         sum_event(lp)
+    }
+}
+
+impl Distribution for Cauchy {
+    batch_shape!(NAME);
+
+    /// `sum_cols(-ln(pi) - ln(scale) - log1p(z^2))`, `z = (value - loc) / scale`. On burn's
+    /// `flex` backend one fused op (one autodiff node, analytic gradients: the Student's t
+    /// kernel at `df = 1`, `inferrs-kernels/src/density.rs`); otherwise
+    /// [`Cauchy::log_prob_composed`].
+    fn log_prob(&self, value: Tensor<2>) -> Tensor<1> {
+        let device = value.device();
+        if crate::fused_kernels_available(&device) {
+            let loc = self.params.loc.to_tensor(&device);
+            let scale = self.params.scale.to_tensor(&device);
+            let norm = -std::f64::consts::PI.ln();
+            if let Some(lp) = inferrs_kernels::student_t_log_prob(&value, &loc, &scale, 1.0, norm) {
+                return lp;
+            }
+        }
+        self.log_prob_composed(value)
     }
 
     /// `loc + scale * c`, `c ~ Cauchy(0, 1)` drawn on the host (row-major).

@@ -45,18 +45,38 @@ positive_family! {
     pub fn scale;
 }
 
-impl Distribution for HalfCauchy {
-    batch_shape!(NAME);
-
-    /// `sum_cols(ln 2 - ln(pi) - ln(scale) - log1p((value / scale)^2))` where `value >= 0`,
-    /// `-inf` elsewhere.
-    fn log_prob(&self, value: Tensor<2>) -> Tensor<1> {
+impl HalfCauchy {
+    /// [`Distribution::log_prob`] in composed burn ops: the reference the fused kernel is
+    /// tested against, and the path of other backends.
+    ///
+    /// * `value`: `[rows, cols]`, broadcast with the parameters; returns `[rows]`.
+    pub fn log_prob_composed(&self, value: Tensor<2>) -> Tensor<1> {
         let value = expand_value(NAME, value, self.rows, self.cols);
         let outside = value.clone().lower_elem(0.0);
         let z = div_param(value, &self.scale);
         let lp = sub_ln_param(z.square().log1p().neg(), &self.scale)
             .add_scalar(std::f64::consts::LN_2 - std::f64::consts::PI.ln());
         sum_event_masked(lp, outside)
+    }
+}
+
+impl Distribution for HalfCauchy {
+    batch_shape!(NAME);
+
+    /// `sum_cols(ln 2 - ln(pi) - ln(scale) - log1p((value / scale)^2))` where `value >= 0`,
+    /// `-inf` elsewhere. On burn's `flex` backend one fused op (one autodiff node, analytic
+    /// gradients: the half-Student's t kernel at `df = 1`, `inferrs-kernels/src/density.rs`);
+    /// otherwise [`HalfCauchy::log_prob_composed`].
+    fn log_prob(&self, value: Tensor<2>) -> Tensor<1> {
+        let device = value.device();
+        if crate::fused_kernels_available(&device) {
+            let scale = self.scale.to_tensor(&device);
+            let norm = std::f64::consts::LN_2 - std::f64::consts::PI.ln();
+            if let Some(lp) = inferrs_kernels::half_student_t_log_prob(&value, &scale, 1.0, norm) {
+                return lp;
+            }
+        }
+        self.log_prob_composed(value)
     }
 
     /// `scale * |c|`, `c ~ Cauchy(0, 1)` drawn on the host (row-major).

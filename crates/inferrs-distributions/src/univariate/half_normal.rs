@@ -41,16 +41,35 @@ positive_family! {
     pub fn scale;
 }
 
-impl Distribution for HalfNormal {
-    batch_shape!(NAME);
-
-    /// `sum_cols(ln 2 + log N(value; 0, scale))` where `value >= 0`, `-inf` elsewhere.
-    fn log_prob(&self, value: Tensor<2>) -> Tensor<1> {
+impl HalfNormal {
+    /// [`Distribution::log_prob`] in composed burn ops: the reference the fused kernel is
+    /// tested against, and the path of other backends.
+    ///
+    /// * `value`: `[rows, cols]`, broadcast with the parameters; returns `[rows]`.
+    pub fn log_prob_composed(&self, value: Tensor<2>) -> Tensor<1> {
         let value = expand_value(NAME, value, self.rows, self.cols);
         let outside = value.clone().lower_elem(0.0);
         let lp = gaussian_log_density(value, &Param::Scalar(0.0), &self.scale)
             .add_scalar(std::f64::consts::LN_2);
         sum_event_masked(lp, outside)
+    }
+}
+
+impl Distribution for HalfNormal {
+    batch_shape!(NAME);
+
+    /// `sum_cols(ln 2 + log N(value; 0, scale))` where `value >= 0`, `-inf` elsewhere. On
+    /// burn's `flex` backend one fused op (one autodiff node, analytic gradients,
+    /// `inferrs-kernels/src/density.rs`); otherwise [`HalfNormal::log_prob_composed`].
+    fn log_prob(&self, value: Tensor<2>) -> Tensor<1> {
+        let device = value.device();
+        if crate::fused_kernels_available(&device) {
+            let scale = self.scale.to_tensor(&device);
+            if let Some(lp) = inferrs_kernels::half_normal_log_prob(&value, &scale) {
+                return lp;
+            }
+        }
+        self.log_prob_composed(value)
     }
 
     /// `scale * |eps|`, `eps ~ N(0, 1)` drawn on the host (row-major).

@@ -5,6 +5,7 @@ use burn::tensor::{Device, Tensor};
 use super::student_t::{
     lgamma_half_ratio, lgamma_half_ratio_tensor, standard_log_density, standard_noise,
 };
+use crate::math::HALF_LN_2PI;
 use crate::param::{Wording, broadcast_params, check_positive};
 use crate::shared::{
     assert_rows, batch_shape, div_param, expand_to, expand_value, map_param, mul_param,
@@ -87,6 +88,19 @@ impl HalfStudentT {
     pub fn scale(&self) -> &Param {
         &self.scale
     }
+
+    /// [`Distribution::log_prob`] in composed burn ops: the reference the fused kernel is
+    /// tested against, and the path of other backends and of a tensor `df`.
+    ///
+    /// * `value`: `[rows, cols]`, broadcast with the parameters; returns `[rows]`.
+    pub fn log_prob_composed(&self, value: Tensor<2>) -> Tensor<1> {
+        let value = expand_value(NAME, value, self.rows, self.cols);
+        let outside = value.clone().lower_elem(0.0);
+        let z2 = div_param(value, &self.scale).square();
+        let lp = sub_ln_param(standard_log_density(&self.df, z2), &self.scale)
+            .add_scalar(std::f64::consts::LN_2);
+        sum_event_masked(lp, outside)
+    }
 }
 
 impl Distribution for HalfStudentT {
@@ -94,14 +108,21 @@ impl Distribution for HalfStudentT {
 
     /// `sum_cols(ln 2 + c(df) - ln(scale) - (df + 1) / 2 * log1p(z^2 / df))` where
     /// `value >= 0`, `-inf` elsewhere, with `z = value / scale` and the Student's t constant
-    /// `c(df) = ln Gamma((df + 1) / 2) - ln Gamma(df / 2) - ln(df pi) / 2`.
+    /// `c(df) = ln Gamma((df + 1) / 2) - ln Gamma(df / 2) - ln(df pi) / 2`. On burn's `flex`
+    /// backend with a constant `df`, one fused op (one autodiff node, analytic gradients,
+    /// `inferrs-kernels/src/density.rs`); otherwise [`HalfStudentT::log_prob_composed`].
     fn log_prob(&self, value: Tensor<2>) -> Tensor<1> {
-        let value = expand_value(NAME, value, self.rows, self.cols);
-        let outside = value.clone().lower_elem(0.0);
-        let z2 = div_param(value, &self.scale).square();
-        let lp = sub_ln_param(standard_log_density(&self.df, z2), &self.scale)
-            .add_scalar(std::f64::consts::LN_2);
-        sum_event_masked(lp, outside)
+        let device = value.device();
+        if let Param::Scalar(df) = self.df
+            && crate::fused_kernels_available(&device)
+        {
+            let scale = self.scale.to_tensor(&device);
+            let norm = std::f64::consts::LN_2 + lgamma_half_ratio(df / 2.0) - HALF_LN_2PI;
+            if let Some(lp) = inferrs_kernels::half_student_t_log_prob(&value, &scale, df, norm) {
+                return lp;
+            }
+        }
+        self.log_prob_composed(value)
     }
 
     /// `scale * |t|`, `t ~ t_df` drawn on the host (row-major). A tensor `df` is read back (no

@@ -165,7 +165,7 @@ impl BayesianDenseConfig {
 /// Compared with a plain layer lifted by [`Model::lift`](crate::Model::lift) and covered by
 /// `AutoNormal` (one weight draw per step, [`DenseNoise::Shared`]), [`DenseNoise::Local`]
 /// and [`DenseNoise::Flipout`] give every row its own draw, so the gradient's noise
-/// averages out over a batch (measured in `examples/bench_dense_noise.rs`). The weights are
+/// averages out over a batch (measured by `examples/dense_noise`). The weights are
 /// not variables of the model: `posterior` does not know them, NUTS, PSIS and the Rényi
 /// bound refuse the layer ([`Error::BayesianLayer`]), and [`BayesianDense::kl`] and
 /// [`BayesianDense::scales`] read `q`.
@@ -299,19 +299,13 @@ impl BayesianDense {
     fn run_draw(&self, output: usize, device: &Device) -> [Tensor<2>; 2] {
         let [input, _] = self.shape();
         let draw = |rng: &mut inferrs_distributions::Rng| {
-            vec![
+            [
                 std_normal([input, output], device, rng),
                 std_normal([1, output], device, rng),
             ]
         };
-        let drawn = weights_once(self.weight_loc.id, draw)
-            .unwrap_or_else(|| vec![normal([input, output], device), normal([1, output], device)]);
-        let mut drawn = drawn.into_iter();
-        match (drawn.next(), drawn.next()) {
-            (Some(e), Some(e_bias)) => [e, e_bias],
-            // `weights_once` returns what `draw` made: two tensors.
-            _ => unreachable!("a weight draw has two tensors"),
-        }
+        weights_once(self.weight_loc.id, draw)
+            .unwrap_or_else(|| [normal([input, output], device), normal([1, output], device)])
     }
 }
 

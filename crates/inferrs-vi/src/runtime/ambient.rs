@@ -37,7 +37,7 @@ struct State {
     base: Rng,
     stream: Option<Rng>,
     kls: Vec<(ParamId, LayerKl)>,
-    weights: Vec<(ParamId, Vec<Tensor<2>>)>,
+    weights: Vec<(ParamId, [Tensor<2>; 2])>,
 }
 
 thread_local! {
@@ -143,8 +143,7 @@ pub(crate) fn add_kl(id: ParamId, kl: impl FnOnce() -> LayerKl) {
     if recorded {
         return;
     }
-    // Computed outside the borrow: it runs burn ops, which may call back into nothing of
-    // ours, but keeps the frame free while they do.
+    // Computed outside the borrow, so that the frame is free while burn's ops run.
     let kl = kl();
     FRAMES.with(|f| {
         if let Some(s) = f.borrow_mut().last_mut() {
@@ -158,8 +157,8 @@ pub(crate) fn add_kl(id: ParamId, kl: impl FnOnce() -> LayerKl) {
 /// same draw), or `None` outside a run.
 pub(crate) fn weights_once(
     id: ParamId,
-    draw: impl FnOnce(&mut Rng) -> Vec<Tensor<2>>,
-) -> Option<Vec<Tensor<2>>> {
+    draw: impl FnOnce(&mut Rng) -> [Tensor<2>; 2],
+) -> Option<[Tensor<2>; 2]> {
     let known = FRAMES.with(|f| {
         f.borrow().last().map(|s| {
             s.weights
