@@ -773,7 +773,8 @@ fn pointwise_kernels_are_bit_identical_across_thread_counts() {
 }
 
 /// Student's t with a constant `df` (fused) and its composed ops, against `f64`: `ln Γ` from
-/// statrs, `d/dx = -(df + 1) z / (s (df + z^2))`, `d/dm = -d/dx`, `d/ds = -1/s - z d/dx`.
+/// statrs, `d/dx = -(df + 1) z / (s (df + z^2))`, `d/dm = -d/dx`, `d/ds = -1/s - z d/dx`; at
+/// `df = 1` the Cauchy too, fused and composed.
 #[test]
 fn student_t_log_prob_matches_the_closed_form() {
     use statrs::function::gamma::ln_gamma;
@@ -807,20 +808,35 @@ fn student_t_log_prob_matches_the_closed_form() {
                 bound.3[k] = 1.0 + ds.abs() + (z * dx).abs();
             }
         }
-        for fused in [true, false] {
+        // The Cauchy is the Student's t at df = 1 (and has its own fused path).
+        let families: &[&str] = if df == 1.0 {
+            &["StudentT", "Cauchy"]
+        } else {
+            &["StudentT"]
+        };
+        for (&family, fused) in families.iter().flat_map(|f| [(f, true), (f, false)]) {
             let xt = t2(&x, rows, cols, &d).require_grad();
             let mt = t2(&m, 1, cols, &d).require_grad();
             let st = t2(&s, rows, cols, &d).require_grad();
-            let q = StudentT::new(df, mt.clone(), st.clone()).unwrap();
-            let lp = if fused {
-                q.log_prob(xt.clone())
+            let lp = if family == "Cauchy" {
+                let q = Cauchy::new(mt.clone(), st.clone()).unwrap();
+                if fused {
+                    q.log_prob(xt.clone())
+                } else {
+                    q.log_prob_composed(xt.clone())
+                }
             } else {
-                q.log_prob_composed(xt.clone())
+                let q = StudentT::new(df, mt.clone(), st.clone()).unwrap();
+                if fused {
+                    q.log_prob(xt.clone())
+                } else {
+                    q.log_prob_composed(xt.clone())
+                }
             };
             let g = (lp.clone() * t2(&w, rows, 1, &d).reshape([rows]))
                 .sum()
                 .backward();
-            let what = format!("StudentT df {df} fused {fused}");
+            let what = format!("{family} df {df} fused {fused}");
             within(&to_vec(lp), &want.0, &bound.0, &format!("{what} log p"));
             within(
                 &to_vec(xt.grad(&g).unwrap()),
@@ -875,10 +891,9 @@ fn poisson_and_gamma_say_when_their_parameters_are_constants() {
 ///   `d/ds = (z^2 - 1) / s`.
 ///
 /// One element of the last row is negative: that row's log density is `-inf` and that
-/// element's gradients are 0, as the composed ops' mask gives. And the Cauchy (the Student's t
-/// kernel at `df = 1`), with a location, against the Student's t closed form.
+/// element's gradients are 0, as the composed ops' mask gives.
 #[test]
-fn half_families_and_the_cauchy_match_the_closed_form() {
+fn half_families_match_the_closed_form() {
     use statrs::function::gamma::ln_gamma;
     let d = ad();
     let (rows, cols) = (200, 3);
@@ -1000,53 +1015,5 @@ fn half_families_and_the_cauchy_match_the_closed_form() {
             let gs = to_vec(st.grad(&g).unwrap());
             assert_eq!(gs[n - 2], 0.0, "{what}: the negative element's d/dscale");
         }
-    }
-
-    // Cauchy: the Student's t closed form at df = 1, with a location per column.
-    let m = uniform(cols, -2.0, 2.0, 14);
-    let norm = c(1.0);
-    let x = uniform(n, -20.0, 20.0, 15);
-    let mut want = (vec![0.0; rows], vec![0.0; n], vec![0.0; cols]);
-    let mut bound = want.clone();
-    for i in 0..rows {
-        for j in 0..cols {
-            let k = i * cols + j;
-            let z = (x[k] - m[j]) / s[k];
-            let t = norm - s[k].ln() - (z * z).ln_1p();
-            want.0[i] += t;
-            bound.0[i] += 1.0 + t.abs() + norm.abs();
-            let dx = -2.0 * z / (s[k] * (1.0 + z * z)) * w[i];
-            want.1[k] = dx;
-            bound.1[k] = 1.0 + dx.abs();
-            want.2[j] -= dx;
-            bound.2[j] += 1.0 + dx.abs();
-        }
-    }
-    for fused in [true, false] {
-        let xt = t2(&x, rows, cols, &d).require_grad();
-        let mt = t2(&m, 1, cols, &d).require_grad();
-        let q = Cauchy::new(mt.clone(), t2(&s, rows, cols, &d)).unwrap();
-        let lp = if fused {
-            q.log_prob(xt.clone())
-        } else {
-            q.log_prob_composed(xt.clone())
-        };
-        let g = (lp.clone() * t2(&w, rows, 1, &d).reshape([rows]))
-            .sum()
-            .backward();
-        let what = format!("Cauchy fused {fused}");
-        within(&to_vec(lp), &want.0, &bound.0, &format!("{what} log p"));
-        within(
-            &to_vec(xt.grad(&g).unwrap()),
-            &want.1,
-            &bound.1,
-            &format!("{what} d/dx"),
-        );
-        within(
-            &to_vec(mt.grad(&g).unwrap()),
-            &want.2,
-            &bound.2,
-            &format!("{what} d/dloc"),
-        );
     }
 }
