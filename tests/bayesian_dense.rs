@@ -15,6 +15,7 @@
 //! process, so a test initialising a layer while another fits would move that fit's start.
 
 #[allow(dead_code)]
+#[macro_use]
 #[path = "../examples/dense_noise/main.rs"]
 mod dense_noise;
 
@@ -209,16 +210,6 @@ fn per_row_noise_lowers_the_gradient_variance_and_keeps_its_mean() -> Result<(),
         }
     }
     Ok(())
-}
-
-macro_rules! dense_model {
-    ($net:expr) => {
-        datamodel! {
-            nn = $net;
-            input x;
-            y ~ Normal(nn(x), NOISE);
-        }
-    };
 }
 
 /// A minibatch estimate is `-(N / M) sum log p(y | x) + KL`: the layer's KL counted once and

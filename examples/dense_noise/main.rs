@@ -41,6 +41,18 @@ pub const INPUTS: usize = 2;
 pub const ESTIMATORS: [DenseNoise; 3] =
     [DenseNoise::Shared, DenseNoise::Flipout, DenseNoise::Local];
 
+/// The example's model, `y ~ N(nn(x), NOISE)` with the network `$net` (also `PlainNet`, to
+/// be lifted), as `tests/bayesian_dense.rs` uses it too.
+macro_rules! dense_model {
+    ($net:expr) => {
+        datamodel! {
+            nn = $net;
+            input x;
+            y ~ Normal(nn(x), NOISE);
+        }
+    };
+}
+
 /// Options of a run.
 #[derive(Clone, Debug, Parser)]
 #[command(about = "Gradient variance of BayesianDense's estimators")]
@@ -261,11 +273,7 @@ pub fn fitted(
     batch_size: usize,
     seed: u64,
 ) -> Result<(Net, FitReport), Error> {
-    let mut model = datamodel! {
-        nn = net;
-        input x;
-        y ~ Normal(nn(x), NOISE);
-    };
+    let mut model = dense_model!(net);
     let report = model.fit(
         train,
         VI::new(epochs)
@@ -349,21 +357,13 @@ fn run(opts: &Options) -> Result<(), Error> {
     };
     for noise in ESTIMATORS {
         let net = start.clone().with_noise(noise);
-        let mut model = datamodel! {
-            nn = net;
-            input x;
-            y ~ Normal(nn(x), NOISE);
-        };
+        let mut model = dense_model!(net);
         let report = model.fit(&train, vi())?;
         let lpd = held_out(model.log_predictive(["y"], &test, 100)?);
         row(&format!("{noise:?}"), &report, lpd);
     }
-    let mut lifted = datamodel! {
-        nn = PlainNet::new(&device, opts.hidden);
-        input x;
-        y ~ Normal(nn(x), NOISE);
-    }
-    .lift("nn", Normal::new(0.0, 1.0))?;
+    let mut lifted =
+        dense_model!(PlainNet::new(&device, opts.hidden)).lift("nn", Normal::new(0.0, 1.0))?;
     let report = lifted.fit(&train, vi().guide(AutoNormal::default().init_scale(0.05)))?;
     let lpd = held_out(lifted.log_predictive(["y"], &test, 100)?);
     row("lifted Linear + AutoNormal", &report, lpd);

@@ -339,7 +339,10 @@ fn layer_kl(
 }
 
 /// `sum KL(N(m, s^2) || N(0, prior^2))` over the elements:
-/// `ln(prior / s) + (s^2 + m^2) / (2 prior^2) - 1/2` each.
+/// `ln(prior / s) + (s^2 + m^2) / (2 prior^2) - 1/2` each. `Normal::kl_divergence` computes the
+/// same for any two Normals, but expands the prior's location and scale into tensors of the
+/// layer's shape (a `ln` and a square more per step); with a constant prior its terms fold
+/// into the two scalars here.
 fn normal_kl(m: Tensor<2>, s: Tensor<2>, prior: f64) -> Tensor<1> {
     let [r, c] = m.dims();
     let elements = (r * c) as f64;
