@@ -5,14 +5,17 @@
 //!
 //! ```text
 //! cargo run --release --example bench_nuts -- [--model schools|logreg|both] [--data logreg.json]
+//!     [--gradient tape|autodiff|both]
 //! ```
 //!
-//! One JSON line per model: `wall_s`, `min_ess_bulk`, `slowest`, `ess_per_s`, `divergences`,
-//! `mean_num_steps`, `gradients`, `us_per_gradient`.
+//! One JSON line per model and gradient path (the log-joint's tape, the default of
+//! `Model::sample`, and burn's autodiff, `Nuts::tape(false)`): `gradient`, `wall_s`,
+//! `min_ess_bulk`, `slowest`, `ess_per_s`, `divergences`, `mean_num_steps`,
+//! `gradients_after_warmup`.
 
 use clap::Parser;
 use inferrs::prelude::*;
-use inferrs::{Error, Samples};
+use inferrs::{Error, Gradient, Samples};
 use rand::SeedableRng;
 use rand_distr::{Bernoulli as RBernoulli, Distribution as _, StandardNormal};
 
@@ -46,6 +49,13 @@ struct Options {
     /// (`{"x": [[..20]..], "y": [..]}`); simulated here when not given.
     #[arg(long)]
     data: Option<String>,
+    /// Which gradient: `tape` (the default of `Model::sample`), `autodiff`
+    /// (`Nuts::tape(false)`) or `both`, one after the other.
+    #[arg(long, default_value = "both")]
+    gradient: String,
+    /// Rows of the simulated logistic regression (without `--data`).
+    #[arg(long, default_value_t = N)]
+    rows: usize,
 }
 
 const D: usize = 20;
@@ -54,12 +64,12 @@ const N: usize = 10_000;
 /// The logistic regression's features and labels.
 type Rows = (Vec<[f32; D]>, Vec<f32>);
 
-/// The logistic regression's rows: `x ~ N(0, 1)^D`, `w ~ N(0, 1)^D`, `b = 0.5`,
+/// `n` rows of the logistic regression: `x ~ N(0, 1)^D`, `w ~ N(0, 1)^D`, `b = 0.5`,
 /// `y ~ Bernoulli(sigmoid(x w + b))`.
-fn simulate() -> Rows {
+fn simulate(n: usize) -> Rows {
     let mut rng = rand::rngs::StdRng::seed_from_u64(0);
     let w: [f64; D] = std::array::from_fn(|_| StandardNormal.sample(&mut rng));
-    (0..N)
+    (0..n)
         .map(|_| {
             let x: [f64; D] = std::array::from_fn(|_| StandardNormal.sample(&mut rng));
             let logit = 0.5 + x.iter().zip(&w).map(|(a, b)| a * b).sum::<f64>();
@@ -82,6 +92,10 @@ fn read(path: &str) -> Result<Rows, Box<dyn std::error::Error>> {
 
 /// The figures of one run, as one JSON line.
 fn report(model: &str, samples: &Samples) -> Result<String, Error> {
+    let gradient = match samples.gradient() {
+        Gradient::Tape { .. } => "tape",
+        Gradient::Autodiff { .. } => "autodiff",
+    };
     let summary = samples.summary()?;
     let (slowest, ess) = summary
         .iter()
@@ -94,7 +108,8 @@ fn report(model: &str, samples: &Samples) -> Result<String, Error> {
     // Gradients after warm-up (one per leapfrog step); warm-up's are about as many again.
     let gradients: u64 = stats.iter().map(|s| s.steps).sum();
     Ok(format!(
-        "{{\"model\": \"{model}\", \"impl\": \"inferrs\", \"wall_s\": {wall:.3}, \
+        "{{\"model\": \"{model}\", \"impl\": \"inferrs\", \"gradient\": \"{gradient}\", \
+         \"wall_s\": {wall:.3}, \
          \"min_ess_bulk\": {ess:.1}, \"slowest\": \"{slowest}\", \"ess_per_s\": {:.1}, \
          \"divergences\": {}, \"mean_num_steps\": {steps:.2}, \"chains\": {}, \
          \"gradients_after_warmup\": {gradients}}}",
@@ -106,36 +121,46 @@ fn report(model: &str, samples: &Samples) -> Result<String, Error> {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let opts = Options::parse();
-    let nuts = || {
+    let tapes: &[bool] = match opts.gradient.as_str() {
+        "tape" => &[true],
+        "autodiff" => &[false],
+        _ => &[true, false],
+    };
+    let nuts = |tape: bool| {
         Nuts::new()
             .chains(opts.chains)
             .warmup(opts.warmup)
             .draws(opts.draws)
             .seed(opts.seed)
+            .tape(tape)
             .quiet()
     };
     if matches!(opts.model.as_str(), "schools" | "both") {
         let data = schools::data()?;
-        let mut model = noncentred!();
-        let samples = model.sample(&data, nuts())?;
-        println!("{}", report("schools", &samples)?);
+        for &tape in tapes {
+            let mut model = noncentred!();
+            let samples = model.sample(&data, nuts(tape))?;
+            println!("{}", report("schools", &samples)?);
+        }
     }
     if matches!(opts.model.as_str(), "logreg" | "both") {
         let (x, y) = match &opts.data {
             Some(path) => read(path)?,
-            None => simulate(),
+            None => simulate(opts.rows),
         };
         let data = Data::new().with("x", x)?.with("y", y)?;
-        let mut model = probmodel! {
-            w ~ Normal(vec![0.0; 20], 1.0);
-            b ~ Normal(0.0, 1.0);
-            datamodel {
-                input x;
-                y ~ Bernoulli(x.matmul(w.transpose()) + b);
-            }
-        };
-        let samples = model.sample(&data, nuts())?;
-        println!("{}", report("logreg", &samples)?);
+        for &tape in tapes {
+            let mut model = probmodel! {
+                w ~ Normal(vec![0.0; 20], 1.0);
+                b ~ Normal(0.0, 1.0);
+                datamodel {
+                    input x;
+                    y ~ Bernoulli(x.matmul(w.transpose()) + b);
+                }
+            };
+            let samples = model.sample(&data, nuts(tape))?;
+            println!("{}", report("logreg", &samples)?);
+        }
     }
     Ok(())
 }

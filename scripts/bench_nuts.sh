@@ -3,8 +3,9 @@
 # (non-centred, HalfCauchy(5)) and a logistic regression (N = 10^4, D = 20, the same rows on
 # both sides), 4 chains of 1000 warm-up draws and 1000 draws. ESS per second is the bulk ESS
 # of the slowest parameter over the sampling wall time, warm-up included (NumPyro's JIT
-# compile excluded: see scripts/bench_nuts_numpyro.py). Prints both JSON lines per model and
-# the ratio inferrs / NumPyro (above 1: inferrs is ahead).
+# compile excluded: see scripts/bench_nuts_numpyro.py). inferrs runs each model twice, with
+# the log-joint's tape (the default) and with burn's autodiff (`Nuts::tape(false)`). Prints
+# the ratio inferrs / NumPyro of each (above 1: inferrs is ahead).
 #
 # Not part of CI (it needs NumPyro). Usage: scripts/bench_nuts.sh
 # Environment (defaults):
@@ -27,14 +28,14 @@ RAYON_NUM_THREADS=$THREADS taskset -c "$CPUS" target/release/examples/bench_nuts
 python3 - "$LOG_DIR" <<'PY'
 import json, sys
 d = sys.argv[1]
-rows = {}
-for side in ("numpyro", "inferrs"):
-    for line in open(f"{d}/{side}.jsonl"):
-        r = json.loads(line)
-        rows.setdefault(r["model"], {})[side] = r
-print(f"{'model':8} {'inferrs ESS/s':>14} {'NumPyro ESS/s':>14} {'ratio':>7}  (wall s: inferrs, NumPyro)")
-for model, r in rows.items():
-    a, b = r["inferrs"], r["numpyro"]
-    print(f"{model:8} {a['ess_per_s']:14.1f} {b['ess_per_s']:14.1f} "
+numpyro = {}
+for line in open(f"{d}/numpyro.jsonl"):
+    r = json.loads(line)
+    numpyro[r["model"]] = r
+print(f"{'model':8} {'gradient':9} {'inferrs ESS/s':>14} {'NumPyro ESS/s':>14} {'ratio':>7}  (wall s: inferrs, NumPyro)")
+for line in open(f"{d}/inferrs.jsonl"):
+    a = json.loads(line)
+    b = numpyro[a["model"]]
+    print(f"{a['model']:8} {a['gradient']:9} {a['ess_per_s']:14.1f} {b['ess_per_s']:14.1f} "
           f"{a['ess_per_s'] / b['ess_per_s']:7.2f}  ({a['wall_s']:.2f}, {b['wall_s']:.2f})")
 PY

@@ -56,8 +56,8 @@ pub use inferrs_vi::{
     Array, AutoDelta, AutoMultivariateNormal, AutoNormal, Batch, Batches, Column, Converged,
     ConvergedBy, Convergence, CsvSource, DATA_START_WARMUP, DEFAULT_CHUNK_ROWS, DEFAULT_LR,
     DEFAULT_SHUFFLE_BUFFER, Data, DataSource, DrawStats, Draws, Elbo, Empirical, Error, FitReport,
-    Guide, Init, IntoColumn, Lift, LogProbs, Model, Nuts, Optimizer, ParamInfo, Parameter,
-    Predictive, Prior, QModel, RenyiElbo, Samples, Schedule, Summary, Svi, TraceElbo,
+    Gradient, Guide, Init, IntoColumn, Lift, LogProbs, Model, Nuts, Optimizer, ParamInfo,
+    Parameter, Predictive, Prior, QModel, RenyiElbo, Samples, Schedule, Summary, Svi, TraceElbo,
     TraceMeanFieldElbo, VI, sigmoid, softplus,
 };
 /// ArviZ's InferenceData and its Zarr store (feature `arviz`): what

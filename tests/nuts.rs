@@ -8,7 +8,7 @@ mod common;
 
 use common::normal_rows;
 use inferrs::prelude::*;
-use inferrs::{Error, Samples};
+use inferrs::{Error, Gradient, Samples};
 
 #[allow(dead_code)]
 #[path = "../examples/linear_regression.rs"]
@@ -92,6 +92,7 @@ fn linear_regression_matches_the_conjugate_posterior() {
     let data = Data::new().with("x", &x).unwrap().with("y", &y).unwrap();
     let mut model = regression!();
     let samples = model.sample(&data, Nuts::new().seed(2).quiet()).unwrap();
+    assert!(matches!(samples.gradient(), Gradient::Tape { .. }));
     check(&samples, "w", post.mean[0], Some(post.cov[0][0].sqrt()));
     check(&samples, "b", post.mean[1], Some(post.cov[1][1].sqrt()));
 }
@@ -135,6 +136,48 @@ fn eight_schools_matches_posteriordb() {
         assert!(s.1.r_hat < 1.01, "{}: r_hat {}", s.0, s.1.r_hat);
     }
     assert_eq!(samples.shape("theta_t"), Some([8, 1]));
+    assert!(
+        matches!(samples.gradient(), Gradient::Tape { .. }),
+        "{}",
+        samples.gradient()
+    );
+}
+
+/// The log-joint's tape (`f64`, the default) and burn's autodiff (`f32`, `Nuts::tape(false)`)
+/// draw the same posterior of eight schools: each mean within 4 standard errors of the
+/// difference of two independent runs (`sqrt(mcse_a^2 + mcse_b^2)`), and the sds of `mu` and
+/// `theta_t[0]` within 10% (not `tau`'s: its half-Cauchy tail makes the sd of 4000 draws
+/// vary by more than that between seeds of one sampler, as the posteriordb test says too).
+#[test]
+fn the_tape_and_autodiff_draw_the_same_posterior() {
+    let nuts = || Nuts::new().seed(4).quiet();
+    let tape = noncentred!().sample(&schools(), nuts()).unwrap();
+    let autodiff = noncentred!()
+        .sample(&schools(), nuts().tape(false))
+        .unwrap();
+    assert!(matches!(tape.gradient(), Gradient::Tape { .. }));
+    assert!(
+        matches!(autodiff.gradient(), Gradient::Autodiff { why } if why.contains("tape(false)"))
+    );
+    for label in ["mu", "tau", "theta_t[0]"] {
+        let (a, b) = (row(&tape, label), row(&autodiff, label));
+        let se = (a.mcse_mean.powi(2) + b.mcse_mean.powi(2)).sqrt();
+        assert!(
+            (a.mean - b.mean).abs() < 4.0 * se,
+            "{label}: {} (tape) against {} (autodiff), 4 se = {}",
+            a.mean,
+            b.mean,
+            4.0 * se
+        );
+        if label != "tau" {
+            assert!(
+                (a.sd / b.sd - 1.0).abs() < 0.1,
+                "{label}: sd {} against {}",
+                a.sd,
+                b.sd
+            );
+        }
+    }
 }
 
 /// The centred eight schools is a funnel (`theta ~ N(mu, tau)` with small `tau`): NUTS

@@ -31,8 +31,8 @@ pub use error::Error;
 pub use guide::{AutoDelta, AutoMultivariateNormal, AutoNormal, Empirical, Guide, Init, QModel};
 pub use infer::{
     Converged, ConvergedBy, Convergence, DATA_START_WARMUP, DEFAULT_CHECK_EVERY, DEFAULT_LR,
-    DrawStats, Elbo, FitReport, Nuts, Optimizer, Predictive, RenyiElbo, Samples, Schedule, Svi,
-    TraceElbo, TraceMeanFieldElbo, VI,
+    DrawStats, Elbo, FitReport, Gradient, Nuts, Optimizer, Predictive, RenyiElbo, Samples,
+    Schedule, Svi, TraceElbo, TraceMeanFieldElbo, VI,
 };
 /// ArviZ's InferenceData and its Zarr store (feature `arviz`): what
 /// [`Model::inference_data`] returns.

@@ -18,7 +18,7 @@ pub(crate) mod vi;
 
 pub use convergence::{Converged, ConvergedBy, Convergence};
 pub use elbo::{Elbo, Estimate, Particle, RenyiElbo, TraceElbo, TraceMeanFieldElbo};
-pub use mcmc::{DrawStats, Nuts, Samples};
+pub use mcmc::{DrawStats, Gradient, Nuts, Samples};
 pub use predictive::Predictive;
 pub(crate) use svi::OptimizerState;
 pub use svi::Svi;

@@ -12,6 +12,7 @@
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 use inferrs_distributions::{Bijector, Rng};
+use inferrs_tape::Tape;
 use nuts_rs::{CpuLogpFunc, CpuMathError, HasDims, LogpError};
 use rand::SeedableRng;
 
@@ -159,6 +160,8 @@ pub(crate) struct LogJoint<'m, P, F> {
     device: Device,
     /// The model's run draws nothing (every latent is substituted); a context needs a stream.
     rng: Rng,
+    /// The same log-joint compiled, replayed in place of burn's autodiff when present.
+    tape: Option<Tape>,
 }
 
 impl<'m, P, F> LogJoint<'m, P, F>
@@ -183,10 +186,12 @@ where
             layout,
             device,
             rng: Rng::seed_from_u64(0),
+            tape: None,
         }
     }
 
-    /// The log-joint at `position`, its gradient written into `grad`.
+    /// The log-joint at `position`, its gradient written into `grad`: by the model's tape
+    /// when it has one ([`LogJoint::with_tape`]), by burn's autodiff otherwise.
     ///
     /// # Errors
     /// [`DensityError::NonFinite`] when the value or the gradient is not finite;
@@ -197,58 +202,54 @@ where
         position: &[f64],
         grad: &mut [f64],
     ) -> Result<f64, DensityError> {
-        let mut leaves = Vec::with_capacity(self.layout.sites.len());
-        let mut values = Values::new();
-        let mut log_det: Option<Tensor<1>> = None;
-        for site in &self.layout.sites {
-            let u: Vec<f32> = position[site.offset..site.offset + site.len()]
-                .iter()
-                .map(|&u| u as f32)
-                .collect();
-            let u =
-                Tensor::<2>::from_data(TensorData::new(u, site.free), &self.device).require_grad();
-            // The identity's log-Jacobian is 0: no node for it.
-            if site.bijector != Bijector::Identity {
-                let jac = site.bijector.log_abs_det_jacobian(u.clone()).sum();
-                log_det = Some(match log_det {
-                    Some(total) => total + jac,
-                    None => jac,
-                });
-            }
-            values.insert(site.name.to_string(), site.bijector.forward(u.clone()));
-            leaves.push(u);
+        let value = match &mut self.tape {
+            Some(tape) => tape.value_and_grad(position, grad),
+            None => self.autodiff_value_and_grad(position, grad)?,
+        };
+        if !value.is_finite() {
+            return Err(DensityError::NonFinite(value));
         }
-        let mut ctx = Ctx::new(
-            self.rows,
-            self.device.clone(),
+        if let Some(bad) = grad.iter().find(|g| !g.is_finite()) {
+            return Err(DensityError::NonFinite(*bad));
+        }
+        Ok(value)
+    }
+
+    /// Evaluations from now on replay `tape`, the same log-joint compiled
+    /// ([`super::compiled`]).
+    pub(crate) fn with_tape(mut self, tape: Option<Tape>) -> Self {
+        self.tape = tape;
+        self
+    }
+
+    /// [`LogJoint::value_and_grad`] by burn's autodiff, whatever the tape.
+    pub(crate) fn autodiff_value_and_grad(
+        &mut self,
+        position: &[f64],
+        grad: &mut [f64],
+    ) -> Result<f64, DensityError> {
+        let leaves: Vec<Tensor<2>> = self
+            .layout
+            .sites
+            .iter()
+            .map(|site| {
+                let u: Vec<f32> = position[site.offset..site.offset + site.len()]
+                    .iter()
+                    .map(|&u| u as f32)
+                    .collect();
+                Tensor::<2>::from_data(TensorData::new(u, site.free), &self.device).require_grad()
+            })
+            .collect();
+        let Some(total) = log_joint_tensor(
+            self.f,
+            &self.params,
+            (&self.observed, self.rows),
+            self.layout,
+            &leaves,
+            &self.device,
             &mut self.rng,
-            Unfilled::RequireGuide,
-        )
-        .with(Handler::Condition(&self.observed))
-        .with(Handler::Substitute(&values));
-        (self.f)(&self.params, &mut ctx).map_err(|e| match e {
-            Error::Distribution { .. } => DensityError::Refused(e),
-            e => DensityError::Model(e),
-        })?;
-        let trace = ctx.into_trace();
-        if let Some(layer) = trace.layer_kls().first() {
-            return Err(DensityError::Model(Error::BayesianLayer {
-                layer: layer.layer.clone(),
-                reason: "its weights are a distribution the layer holds, not latent variables \
-                         that NUTS can sample; for MCMC, lift a plain layer into latent \
-                         variables with `Model::lift`"
-                    .to_string(),
-            }));
-        }
-        let mut total = log_det;
-        for site in trace {
-            let term = site.log_prob().sum();
-            total = Some(match total {
-                Some(t) => t + term,
-                None => term,
-            });
-        }
-        let Some(total) = total else {
+        )?
+        else {
             return Ok(0.0);
         };
         let value = total
@@ -276,11 +277,70 @@ where
                 None => out.fill(0.0),
             }
         }
-        if let Some(bad) = grad.iter().find(|g| !g.is_finite()) {
-            return Err(DensityError::NonFinite(*bad));
-        }
         Ok(value)
     }
+}
+
+/// The log-joint as one tensor on the leaves' device: `leaves` are the sites' unconstrained
+/// values (`[rows, unconstrained event]` each, in the layout's order), mapped onto their
+/// supports with their log-Jacobians, the data in `observed` conditioned on. `None` when the
+/// model has no site. The same code builds burn's autodiff graph and the graph the tape is
+/// captured from.
+///
+/// # Errors
+/// [`DensityError::Refused`] when a distribution cannot be built; [`DensityError::Model`]
+/// for any other error of the model function, and for a Bayesian layer.
+pub(crate) fn log_joint_tensor<P, F>(
+    f: &F,
+    params: &P,
+    (observed, rows): (&Values, usize),
+    layout: &Layout,
+    leaves: &[Tensor<2>],
+    device: &Device,
+    rng: &mut Rng,
+) -> Result<Option<Tensor<1>>, DensityError>
+where
+    F: Fn(&P, &mut Ctx<'_>) -> Result<(), Error>,
+{
+    let mut values = Values::new();
+    let mut log_det: Option<Tensor<1>> = None;
+    for (site, u) in layout.sites.iter().zip(leaves) {
+        // The identity's log-Jacobian is 0: no node for it.
+        if site.bijector != Bijector::Identity {
+            let jac = site.bijector.log_abs_det_jacobian(u.clone()).sum();
+            log_det = Some(match log_det {
+                Some(total) => total + jac,
+                None => jac,
+            });
+        }
+        values.insert(site.name.to_string(), site.bijector.forward(u.clone()));
+    }
+    let mut ctx = Ctx::new(rows, device.clone(), rng, Unfilled::RequireGuide)
+        .with(Handler::Condition(observed))
+        .with(Handler::Substitute(&values));
+    f(params, &mut ctx).map_err(|e| match e {
+        Error::Distribution { .. } => DensityError::Refused(e),
+        e => DensityError::Model(e),
+    })?;
+    let trace = ctx.into_trace();
+    if let Some(layer) = trace.layer_kls().first() {
+        return Err(DensityError::Model(Error::BayesianLayer {
+            layer: layer.layer.clone(),
+            reason: "its weights are a distribution the layer holds, not latent variables \
+                     that NUTS can sample; for MCMC, lift a plain layer into latent \
+                     variables with `Model::lift`"
+                .to_string(),
+        }));
+    }
+    let mut total = log_det;
+    for site in trace {
+        let term = site.log_prob().sum();
+        total = Some(match total {
+            Some(t) => t + term,
+            None => term,
+        });
+    }
+    Ok(total)
 }
 
 /// nuts-rs's view of a [`LogJoint`].
@@ -324,17 +384,17 @@ where
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use burn::tensor::{Device, Tensor, TensorData};
     use inferrs_distributions::{HalfCauchy, Normal, Support};
 
     use super::*;
 
-    fn column(values: &[f32], device: &Device) -> Tensor<2> {
+    pub(crate) fn column(values: &[f32], device: &Device) -> Tensor<2> {
         Tensor::from_data(TensorData::new(values.to_vec(), [values.len(), 1]), device)
     }
 
-    fn latent(name: &'static str, rows: usize, support: Support) -> LatentSite {
+    pub(crate) fn latent(name: &'static str, rows: usize, support: Support) -> LatentSite {
         LatentSite {
             name,
             shape: [rows, 1],
@@ -345,12 +405,12 @@ mod tests {
         }
     }
 
+    /// A model without trainable parameters.
+    pub(crate) type NoParams = Vec<crate::Parameter>;
+
     /// Eight schools, non-centred: a real, a positive (softplus, with its log-Jacobian) and
     /// a local variable.
-    /// A model without trainable parameters.
-    type NoParams = Vec<crate::Parameter>;
-
-    fn schools(_: &NoParams, ctx: &mut Ctx<'_>) -> Result<(), Error> {
+    pub(crate) fn schools(_: &NoParams, ctx: &mut Ctx<'_>) -> Result<(), Error> {
         let mu = ctx.sample_global("mu", Normal::new(0.0, 5.0))?;
         let tau = ctx.sample_global("tau", HalfCauchy::new(5.0))?;
         let sigma = ctx.input("sigma")?;
@@ -359,20 +419,16 @@ mod tests {
         Ok(())
     }
 
-    /// The gradient of the log-joint matches central finite differences of its value, to
-    /// `2e-3 (1 + |g|)`: the differences are of `f32` evaluations (rounding about `1e-6` of a
-    /// log-joint near 40, over `2h = 2e-2`) with a truncation error of order `h^2`.
-    #[test]
-    fn the_gradient_matches_finite_differences() {
-        let device = Device::flex().autodiff();
+    /// Eight schools' data on `device`, with its layout.
+    pub(crate) fn schools_data(device: &Device) -> (Values, Layout) {
         let observed: Values = [
             (
                 "y".to_string(),
-                column(&[28.0, 8.0, -3.0, 7.0, -1.0, 1.0, 18.0, 12.0], &device),
+                column(&[28.0, 8.0, -3.0, 7.0, -1.0, 1.0, 18.0, 12.0], device),
             ),
             (
                 "sigma".to_string(),
-                column(&[15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0], &device),
+                column(&[15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0], device),
             ),
         ]
         .into();
@@ -381,7 +437,16 @@ mod tests {
             latent("tau", 1, Support::Positive),
             latent("theta_t", 8, Support::Real),
         ];
-        let layout = Layout::new(&latents).unwrap();
+        (observed, Layout::new(&latents).unwrap())
+    }
+
+    /// The gradient of the log-joint matches central finite differences of its value, to
+    /// `2e-3 (1 + |g|)`: the differences are of `f32` evaluations (rounding about `1e-6` of a
+    /// log-joint near 40, over `2h = 2e-2`) with a truncation error of order `h^2`.
+    #[test]
+    fn the_gradient_matches_finite_differences() {
+        let device = Device::flex().autodiff();
+        let (observed, layout) = schools_data(&device);
         assert_eq!(layout.dim, 10);
         let mut density = LogJoint::new(&schools, &NoParams::new(), (observed, 8), &layout, device);
         let position: Vec<f64> = (0..10).map(|i| 0.3 * (i as f64) - 1.2).collect();

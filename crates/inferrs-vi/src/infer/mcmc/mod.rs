@@ -1,10 +1,12 @@
 //! MCMC: [`Model::sample`] draws the posterior with the No-U-Turn sampler of nuts-rs
 //! (PyMC's sampler core: warm-up, step-size and diagonal mass-matrix adaptation, divergence
-//! checks), on the model's log-joint through burn's autodiff. One file a concept: the options
-//! here, the log-joint on a flat vector in `density.rs`, one chain in `chain.rs`, the draws
-//! and their diagnostics in `samples.rs`.
+//! checks), on the model's log-joint: its tape where the model allows it, burn's autodiff
+//! otherwise. One file a concept: the options here, the log-joint on a flat vector in
+//! `density.rs`, its tape (recorded once, replayed in `f64`) in `compiled.rs`, one chain in
+//! `chain.rs`, the draws and their diagnostics in `samples.rs`.
 
 mod chain;
+mod compiled;
 mod density;
 mod samples;
 
@@ -15,6 +17,7 @@ use nuts_rs::DiagNutsSettings;
 
 pub use chain::DrawStats;
 use chain::{ChainDraws, ChainPlan, run_chain};
+pub use compiled::Gradient;
 use density::{Layout, LogJoint};
 pub use samples::Samples;
 
@@ -41,6 +44,7 @@ pub struct Nuts {
     target_accept: f64,
     init_radius: f64,
     quiet: bool,
+    tape: bool,
 }
 
 impl Default for Nuts {
@@ -54,6 +58,7 @@ impl Default for Nuts {
             target_accept: 0.8,
             init_radius: 2.0,
             quiet: false,
+            tape: true,
         }
     }
 }
@@ -113,6 +118,14 @@ impl Nuts {
     /// No summary table printed after sampling.
     pub fn quiet(mut self) -> Self {
         self.quiet = true;
+        self
+    }
+
+    /// Whether the gradient may come from the log-joint's tape (default `true`): recorded once
+    /// and replayed in `f64`, where the model allows it ([`Gradient`]); `false` keeps burn's
+    /// autodiff at every evaluation, in `f32`.
+    pub fn tape(mut self, tape: bool) -> Self {
+        self.tape = tape;
         self
     }
 
@@ -183,9 +196,12 @@ where
     /// read them in place of a guide ([`Empirical`]), and the query seed is `nuts`'s.
     ///
     /// Every latent variable is sampled in its unconstrained space (the bijector of its
-    /// support, with its log-Jacobian), from the model's log-joint and its gradient by
-    /// burn's autodiff; the model's trainable parameters are held at their values (lift a
-    /// network, [`Model::lift`], to sample its weights). Chains run in parallel threads. A
+    /// support, with its log-Jacobian), from the model's log-joint and its gradient; the
+    /// model's trainable parameters are held at their values (lift a network,
+    /// [`Model::lift`], to sample its weights). The gradient comes from the log-joint's tape
+    /// (recorded once on burn's capture device, checked against burn's autodiff, replayed in
+    /// `f64`) where the model allows it and it pays, from burn's autodiff otherwise;
+    /// [`Samples::gradient`] says which, and why ([`Gradient`], [`Nuts::tape`]). Chains run in parallel threads. A
     /// position where the log-density is not finite, or where the model cannot build a
     /// distribution, is a divergence of that trajectory, not an error. Unless `nuts` is
     /// quiet, `az.summary`'s table and its warnings are printed afterwards
@@ -217,11 +233,27 @@ where
         let layout = Layout::new(&latents)?;
         let settings = nuts.settings();
         let started = Instant::now();
+        let (tape, gradient) = if nuts.tape {
+            let tape = compiled::compile(&self.f, &self.params, (&observed, rows), &layout);
+            let device = inner.clone().autodiff();
+            let mut reference = LogJoint::new(
+                &self.f,
+                &self.params,
+                (data.tensors(&device, &[]), rows),
+                &layout,
+                device,
+            );
+            compiled::checked(tape, &mut reference, layout.dim)
+        } else {
+            let why = "the tape is turned off (`Nuts::tape(false)`)".to_string();
+            (None, Gradient::Autodiff { why })
+        };
         let runs: Vec<Result<ChainDraws, Error>> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..nuts.chains)
                 .map(|c| {
                     let (layout, settings, nuts, inner) = (&layout, &settings, &nuts, &inner);
                     let (f, params) = (&self.f, &self.params);
+                    let tape = tape.clone();
                     scope.spawn(move || {
                         let device = inner.clone().autodiff();
                         let density = LogJoint::new(
@@ -230,7 +262,8 @@ where
                             (data.tensors(&device, &[]), rows),
                             layout,
                             device,
-                        );
+                        )
+                        .with_tape(tape);
                         let plan = ChainPlan {
                             settings,
                             chain: c as u64,
@@ -273,6 +306,7 @@ where
             warmup_divergences: runs.iter().map(|r| r.warmup_divergences).collect(),
             stats: runs.into_iter().map(|r| r.stats).collect(),
             wall,
+            gradient,
         };
         if !nuts.quiet {
             println!("{}", samples.report()?);

@@ -6,6 +6,7 @@ use std::time::Duration;
 use inferrs_diagnostics::{Chains, Summary, format_table};
 
 use super::chain::DrawStats;
+use super::compiled::Gradient;
 use crate::Error;
 use crate::draws::Array;
 
@@ -25,6 +26,7 @@ pub struct Samples {
     pub(crate) stats: Vec<Vec<DrawStats>>,
     pub(crate) warmup_divergences: Vec<usize>,
     pub(crate) wall: Duration,
+    pub(crate) gradient: Gradient,
 }
 
 impl Samples {
@@ -116,6 +118,12 @@ impl Samples {
         self.wall
     }
 
+    /// How the gradient of the log-joint was computed: the log-joint's tape, or burn's
+    /// autodiff and why.
+    pub fn gradient(&self) -> &Gradient {
+        &self.gradient
+    }
+
     /// `az.summary`'s table: one row per scalar element of every variable (`mu`, `theta[3]`,
     /// `w[0,2]` for row 0 and event element 2 of a local variable with a wider event), with
     /// mean, sd, the 94% HDI, the MCSEs, bulk and tail ESS and R-hat.
@@ -178,7 +186,8 @@ impl Samples {
         Ok(out)
     }
 
-    /// The summary table and the warnings, as printed after sampling.
+    /// The summary table, the warnings and the gradient path ([`Samples::gradient`]), as
+    /// printed after sampling.
     ///
     /// # Errors
     /// As [`Samples::summary`].
@@ -189,6 +198,7 @@ impl Samples {
         for w in self.warnings()? {
             text.push_str(&format!("warning: {w}\n"));
         }
+        text.push_str(&format!("gradient: {}\n", self.gradient));
         Ok(text)
     }
 }
