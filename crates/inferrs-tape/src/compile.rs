@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 use burn::backend::capture::TensorId;
 use burn::backend::ir::ActivationOperationIr;
 use burn::backend::ir::{
-    BaseOperationIr, BinaryOpIr, BoolOperationIr, FloatOperationIr, GraphIr, NumericOperationIr,
-    OperationIr, ScalarIr, TensorIr,
+    BaseOperationIr, BinaryOpIr, BoolOperationIr, FloatOperationIr, GraphIr, IntOperationIr,
+    NumericOperationIr, OperationIr, ScalarIr, TensorIr,
 };
 use burn::tensor::{DType, TensorData};
 
@@ -186,8 +186,12 @@ impl Builder {
         if matches!(&map, Index::Map(m) if m.len() != numel(out.shape.as_slice())) {
             return Err(TapeError::Malformed("a move of the wrong size".into()));
         }
+        let len = self.values[x].len();
         let map = match map {
-            Index::Map(m) => Index::from_map(m),
+            Index::Map(m) => Index::from_map(m, len),
+            Index::Same if len != numel(out.shape.as_slice()) => {
+                return Err(TapeError::Malformed("a copy that changes the size".into()));
+            }
             other => other,
         };
         self.push(out, |out| Instr::Gather { x: (x, map), out })
@@ -205,7 +209,11 @@ impl Builder {
         let shape = self.shapes[x].clone();
         let (map, count) = match axis {
             None => (Index::One, numel(&shape)),
-            Some(a) if a < shape.len() => (Index::from_map(shape::reduce_map(&shape, a)), shape[a]),
+            // A map from the input's elements: the identity reads all of the input.
+            Some(a) if a < shape.len() => (
+                Index::from_map(shape::reduce_map(&shape, a), numel(&shape)),
+                shape[a],
+            ),
             Some(a) => return Err(TapeError::Malformed(format!("axis {a} of {shape:?}"))),
         };
         let arg = vec![0u32; numel(out.shape.as_slice())];
@@ -217,6 +225,34 @@ impl Builder {
             arg,
             out,
         })
+    }
+
+    /// The operand and `[outer, len, inner]` of its shape around `axis`.
+    fn lines(&self, input: &TensorIr, axis: usize) -> Result<(Slot, [usize; 3]), TapeError> {
+        let x = self.operand(input)?;
+        let shape = &self.shapes[x];
+        if axis >= shape.len() {
+            return Err(TapeError::Malformed(format!("axis {axis} of {shape:?}")));
+        }
+        Ok((
+            x,
+            [
+                numel(&shape[..axis]),
+                shape[axis],
+                numel(&shape[axis + 1..]),
+            ],
+        ))
+    }
+
+    fn softmax(
+        &mut self,
+        log: bool,
+        input: &TensorIr,
+        axis: usize,
+        out: &TensorIr,
+    ) -> Result<(), TapeError> {
+        let (x, lines) = self.lines(input, axis)?;
+        self.push(out, |out| Instr::Softmax { log, x, lines, out })
     }
 
     fn matmul(&mut self, lhs: &TensorIr, rhs: &TensorIr, out: &TensorIr) -> Result<(), TapeError> {
@@ -280,7 +316,22 @@ impl Builder {
                 float_dtype(*dtype)?;
                 self.numeric_op(n)
             }
-            OperationIr::BaseFloat(b) | OperationIr::BaseBool(b) => self.base_op(b),
+            OperationIr::BaseFloat(b) | OperationIr::BaseBool(b) | OperationIr::BaseInt(b) => {
+                self.base_op(b)
+            }
+            // Integers as `f64` (exact below 2^53): what a model does with them is indexing
+            // into constants (a one-hot of observed labels), folded at compile time. Their
+            // division and remainder round, which the float instructions do not.
+            OperationIr::NumericInt(_, n) => match n {
+                NumericOperationIr::Div(_)
+                | NumericOperationIr::DivScalar(_)
+                | NumericOperationIr::Rem(_)
+                | NumericOperationIr::RemScalar(_) => Err(unsupported(name(n))),
+                n => self.numeric_op(n),
+            },
+            OperationIr::Int(IntOperationIr::IntoFloat(c)) => {
+                self.gather(&c.input, &c.out, Index::Same)
+            }
             OperationIr::Bool(b) => match b {
                 BoolOperationIr::Not(u) => {
                     let x = self.operand(&u.input)?;
@@ -298,7 +349,7 @@ impl Builder {
                         out,
                     })
                 }
-                other => Err(unsupported(format!("{other:?}"))),
+                other => Err(unsupported(name(other))),
             },
             OperationIr::Activation(a) => match a {
                 ActivationOperationIr::Relu(u) => self.unary(Unary::Relu, &u.input, &u.out),
@@ -306,9 +357,13 @@ impl Builder {
                 ActivationOperationIr::LogSigmoid(u) => {
                     self.unary(Unary::LogSigmoid, &u.input, &u.out)
                 }
-                other => Err(unsupported(format!("{other:?}"))),
+                ActivationOperationIr::Softmax(d) => self.softmax(false, &d.input, d.axis, &d.out),
+                ActivationOperationIr::LogSoftmax(d) => {
+                    self.softmax(true, &d.input, d.axis, &d.out)
+                }
+                other => Err(unsupported(name(other))),
             },
-            other => Err(unsupported(operation_name(other))),
+            other => Err(unsupported(name(other))),
         }
     }
 
@@ -331,7 +386,7 @@ impl Builder {
             F::PowfScalar(s) => self.with_scalar(WithScalar::Pow(float(&s.rhs)?), &s.lhs, &s.out),
             F::Powf(op) => self.binary(Binary::Pow, op),
             F::Matmul(m) => self.matmul(&m.lhs, &m.rhs, &m.out),
-            other => Err(unsupported(format!("{other:?}"))),
+            other => Err(unsupported(name(other))),
         }
     }
 
@@ -386,12 +441,16 @@ impl Builder {
             N::LowerEqualElem(s) => {
                 self.compare_scalar(Compare::LowerEqual, &s.lhs, &s.rhs, &s.out)
             }
+            N::CumSum(c) => {
+                let (x, lines) = self.lines(&c.input, c.axis)?;
+                self.push(&c.out, |out| Instr::CumSum { x, lines, out })
+            }
             N::Full(full) => {
                 let slot = self.slot(full.out.id, full.out.shape.to_vec(), false)?;
                 self.values[slot].fill(float(&full.value)?);
                 Ok(())
             }
-            other => Err(unsupported(format!("{other:?}"))),
+            other => Err(unsupported(name(other))),
         }
     }
 
@@ -490,13 +549,26 @@ impl Builder {
             B::NotEqual(op) => self.compare(Compare::NotEqual, op),
             B::EqualElem(s) => self.compare_scalar(Compare::Equal, &s.lhs, &s.rhs, &s.out),
             B::NotEqualElem(s) => self.compare_scalar(Compare::NotEqual, &s.lhs, &s.rhs, &s.out),
+            // Over masks (0 or 1 here): any is the max, all the min.
+            B::Any(r) if matches!(r.input.dtype, DType::Bool(_)) => {
+                self.reduce(Reduce::Max, &r.input, None, &r.out)
+            }
+            B::All(r) if matches!(r.input.dtype, DType::Bool(_)) => {
+                self.reduce(Reduce::Min, &r.input, None, &r.out)
+            }
+            B::AnyDim(r) if matches!(r.input.dtype, DType::Bool(_)) => {
+                self.reduce(Reduce::Max, &r.input, Some(r.axis), &r.out)
+            }
+            B::AllDim(r) if matches!(r.input.dtype, DType::Bool(_)) => {
+                self.reduce(Reduce::Min, &r.input, Some(r.axis), &r.out)
+            }
             B::Zeros(c) => self.slot(c.out.id, c.out.shape.to_vec(), false).map(|_| ()),
             B::Ones(c) => {
                 let slot = self.slot(c.out.id, c.out.shape.to_vec(), false)?;
                 self.values[slot].fill(1.0);
                 Ok(())
             }
-            other => Err(unsupported(format!("{other:?}"))),
+            other => Err(unsupported(name(other))),
         }
     }
 }
@@ -529,8 +601,17 @@ fn round_half_even(x: f64) -> f64 {
     }
 }
 
-/// The operation's kind, for the error (its tensors' ids would only confuse).
-fn operation_name(op: &OperationIr) -> String {
+/// An operation's kind, for the error (`Int(IntoFloat)`, `CumProd`): its debug form without
+/// the tensors, whose ids would only confuse.
+fn name(op: &impl std::fmt::Debug) -> String {
     let debug = format!("{op:?}");
-    debug.split('{').next().unwrap_or(&debug).trim().to_string()
+    let head = debug.split(['{', ' ']).next().unwrap_or(&debug);
+    let mut parts: Vec<&str> = head.split('(').filter(|p| !p.is_empty()).collect();
+    // The last part is the operands' struct (`CastOpIr`), not a kind.
+    if parts.len() > 1 && parts.last().is_some_and(|p| p.ends_with("Ir")) {
+        parts.pop();
+    }
+    let mut out = parts.join("(");
+    out.push_str(&")".repeat(parts.len().saturating_sub(1)));
+    out
 }

@@ -325,6 +325,19 @@ pub(crate) enum Instr {
         arg: Vec<u32>,
         out: Slot,
     },
+    /// A running sum along an axis: `lines` is `[outer, len, inner]` of the shape around it.
+    CumSum {
+        x: Slot,
+        lines: [usize; 3],
+        out: Slot,
+    },
+    /// `softmax` (or `log_softmax` when `log`) along an axis, `lines` as for [`Instr::CumSum`].
+    Softmax {
+        log: bool,
+        x: Slot,
+        lines: [usize; 3],
+        out: Slot,
+    },
     /// `out[.., m, n] = a[.., m, k] b[.., k, n]`; `batch` products one after the other, an
     /// operand with batch 1 shared by all.
     Matmul {
@@ -355,6 +368,8 @@ impl Instr {
             | Self::Gather { out, .. }
             | Self::Cat { out, .. }
             | Self::Reduce { out, .. }
+            | Self::CumSum { out, .. }
+            | Self::Softmax { out, .. }
             | Self::Matmul { out, .. } => *out,
         }
     }
@@ -366,7 +381,9 @@ impl Instr {
             | Self::WithScalar { x, .. }
             | Self::CompareScalar { x, .. }
             | Self::Not { x, .. }
-            | Self::Reduce { x, .. } => vec![*x],
+            | Self::Reduce { x, .. }
+            | Self::CumSum { x, .. }
+            | Self::Softmax { x, .. } => vec![*x],
             Self::Gather { x, .. } => vec![x.0],
             Self::Binary { a, b, .. } | Self::Compare { a, b, .. } => vec![a.0, b.0],
             Self::MaskFill { x, mask, .. } => vec![x.0, mask.0],
@@ -492,6 +509,36 @@ impl Instr {
                     }
                 }
             }
+            Self::Softmax { log, x, lines, .. } => {
+                let vx = &v[*x];
+                let [outer, len, inner] = *lines;
+                for o in 0..outer {
+                    for j in 0..inner {
+                        let at = |i: usize| (o * len + i) * inner + j;
+                        let max = (0..len).fold(f64::NEG_INFINITY, |m, i| m.max(vx[at(i)]));
+                        let sum: f64 = (0..len).map(|i| (vx[at(i)] - max).exp()).sum();
+                        let lse = max + sum.ln();
+                        for i in 0..len {
+                            let ls = vx[at(i)] - lse;
+                            out[at(i)] = if *log { ls } else { ls.exp() };
+                        }
+                    }
+                }
+            }
+            Self::CumSum { x, lines, .. } => {
+                let vx = &v[*x];
+                let [outer, len, inner] = *lines;
+                for o in 0..outer {
+                    for j in 0..inner {
+                        let mut acc = 0.0;
+                        for i in 0..len {
+                            let at = (o * len + i) * inner + j;
+                            acc += vx[at];
+                            out[at] = acc;
+                        }
+                    }
+                }
+            }
             Self::Matmul {
                 a,
                 b,
@@ -611,6 +658,46 @@ impl Instr {
                         Reduce::Max | Reduce::Min => {
                             for (j, &i) in arg.iter().enumerate() {
                                 gx[i as usize] += g[j];
+                            }
+                        }
+                    }
+                }
+            }
+            Self::Softmax { log, x, lines, .. } => {
+                // log_softmax: gx = g - softmax * sum(g); softmax: gx = y (g - sum(g y)).
+                if varies[*x] {
+                    let gx = &mut grads[*x];
+                    let [outer, len, inner] = *lines;
+                    for o in 0..outer {
+                        for j in 0..inner {
+                            let at = |i: usize| (o * len + i) * inner + j;
+                            if *log {
+                                let total: f64 = (0..len).map(|i| g[at(i)]).sum();
+                                for i in 0..len {
+                                    gx[at(i)] += g[at(i)] - y[at(i)].exp() * total;
+                                }
+                            } else {
+                                let dot: f64 = (0..len).map(|i| g[at(i)] * y[at(i)]).sum();
+                                for i in 0..len {
+                                    gx[at(i)] += y[at(i)] * (g[at(i)] - dot);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            Self::CumSum { x, lines, .. } => {
+                // The adjoint of a running sum is the running sum from the end.
+                if varies[*x] {
+                    let gx = &mut grads[*x];
+                    let [outer, len, inner] = *lines;
+                    for o in 0..outer {
+                        for j in 0..inner {
+                            let mut acc = 0.0;
+                            for i in (0..len).rev() {
+                                let at = (o * len + i) * inner + j;
+                                acc += g[at];
+                                gx[at] += acc;
                             }
                         }
                     }

@@ -59,9 +59,10 @@ impl Index {
         broadcast_map(input, out).map(Self::Map)
     }
 
-    /// `Map(map)`, or `Same` when `map` is the identity.
-    pub(crate) fn from_map(map: Vec<u32>) -> Self {
-        if map.iter().enumerate().all(|(i, &j)| i == j as usize) {
+    /// `Map(map)` into an operand of `len` elements, or `Same` when `map` is the identity
+    /// (and so reads all of it).
+    pub(crate) fn from_map(map: Vec<u32>, len: usize) -> Self {
+        if map.len() == len && map.iter().enumerate().all(|(i, &j)| i == j as usize) {
             Self::Same
         } else {
             Self::Map(map)

@@ -247,3 +247,40 @@ fn constants_are_folded_and_refusals_name_the_operation() {
         "{err}"
     );
 }
+
+#[test]
+fn running_sums_and_softmax() {
+    check("cumsum along each axis", &[[3, 4]], |x| {
+        (x[0].clone().cumsum(1).tanh() + x[0].clone().cumsum(0).exp()).sum()
+    });
+    check("log_softmax and softmax", &[[3, 4]], |x| {
+        let w = Tensor::<2>::from_data(
+            TensorData::new(
+                (0..12).map(|i| (i % 5) as f32 - 2.0).collect::<Vec<_>>(),
+                [3, 4],
+            ),
+            &x[0].device(),
+        );
+        (activation::log_softmax(x[0].clone(), 1) * w.clone()).sum()
+            + (activation::softmax(x[0].clone(), 0) * w).sum()
+    });
+    check("a one-hot of integer labels, any and all", &[[4, 3]], |x| {
+        let labels = Tensor::<1, burn::tensor::Int>::from_data(
+            TensorData::new(vec![2i64, 0, 1, 2], [4]),
+            &x[0].device(),
+        );
+        // burn's `one_hot` reads the labels' maximum, which a record cannot; as a comparison
+        // with `0..3` (what a composed categorical density does) it records.
+        let classes = Tensor::<1, burn::tensor::Int>::arange(0..3, &x[0].device());
+        let onehot: Tensor<2> = labels
+            .reshape([4, 1])
+            .equal(classes.reshape([1, 3]))
+            .float();
+        let positive = x[0].clone().greater_elem(0.0);
+        let rows_any = positive.clone().any_dim(1).float();
+        let all = positive.all().float();
+        (activation::log_softmax(x[0].clone(), 1) * onehot).sum()
+            + (rows_any * x[0].clone()).sum()
+            + all.sum()
+    });
+}

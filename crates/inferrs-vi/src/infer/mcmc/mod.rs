@@ -248,22 +248,21 @@ where
             let why = "the tape is turned off (`Nuts::tape(false)`)".to_string();
             (None, Gradient::Autodiff { why })
         };
+        // One copy of the data on the autodiff device for all the chains (a clone of a burn
+        // tensor shares its buffer), not one each.
+        let shared = data.tensors(&inner.clone().autodiff(), &[]);
         let runs: Vec<Result<ChainDraws, Error>> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..nuts.chains)
                 .map(|c| {
                     let (layout, settings, nuts, inner) = (&layout, &settings, &nuts, &inner);
+                    let shared = &shared;
                     let (f, params) = (&self.f, &self.params);
                     let tape = tape.clone();
                     scope.spawn(move || {
                         let device = inner.clone().autodiff();
-                        let density = LogJoint::new(
-                            f,
-                            params,
-                            (data.tensors(&device, &[]), rows),
-                            layout,
-                            device,
-                        )
-                        .with_tape(tape);
+                        let density =
+                            LogJoint::new(f, params, (shared.clone(), rows), layout, device)
+                                .with_tape(tape);
                         let plan = ChainPlan {
                             settings,
                             chain: c as u64,
