@@ -16,7 +16,7 @@ use burn::backend::ir::{
 use burn::tensor::{DType, TensorData};
 
 use crate::TapeError;
-use crate::instr::{Binary, Compare, Instr, Reduce, Slot, Unary, WithScalar};
+use crate::instr::{Binary, Compare, Instr, Product, Reduce, Slot, Unary, WithScalar, sign};
 use crate::shape::{self, Index, numel};
 
 /// The tape as it is built.
@@ -271,17 +271,15 @@ impl Builder {
         {
             return Err(unsupported(format!("batched matmul of {sa:?} and {sb:?}")));
         }
-        self.push(out, |out| Instr::Matmul {
-            a,
-            b,
-            out,
+        let dims = Product {
             m,
             k,
             n,
             batch,
             a_batched: ba == batch && batch > 1,
             b_batched: bb == batch && batch > 1,
-        })
+        };
+        self.push(out, |out| Instr::Matmul { a, b, out, dims })
     }
 
     fn operation(
@@ -578,16 +576,6 @@ fn float_dtype(dtype: DType) -> Result<(), TapeError> {
     match dtype {
         DType::F32 | DType::F64 | DType::F16 | DType::BF16 => Ok(()),
         other => Err(unsupported(format!("an operation on {other:?}"))),
-    }
-}
-
-fn sign(x: f64) -> f64 {
-    if x > 0.0 {
-        1.0
-    } else if x < 0.0 {
-        -1.0
-    } else {
-        0.0
     }
 }
 

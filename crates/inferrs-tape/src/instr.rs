@@ -63,15 +63,7 @@ impl Unary {
             Self::Sqrt => adjoint1(gx, g, x, y, |_, y| 0.5 / y),
             Self::Tanh => adjoint1(gx, g, x, y, |_, y| 1.0 - y * y),
             Self::Neg => adjoint1(gx, g, x, y, |_, _| -1.0),
-            Self::Abs => adjoint1(gx, g, x, y, |x, _| {
-                if x > 0.0 {
-                    1.0
-                } else if x < 0.0 {
-                    -1.0
-                } else {
-                    0.0
-                }
-            }),
+            Self::Abs => adjoint1(gx, g, x, y, |x, _| sign(x)),
             Self::Recip => adjoint1(gx, g, x, y, |_, y| -y * y),
             Self::Sin => adjoint1(gx, g, x, y, |x, _| x.cos()),
             Self::Cos => adjoint1(gx, g, x, y, |x, _| -x.sin()),
@@ -81,6 +73,17 @@ impl Unary {
             Self::Relu => adjoint1(gx, g, x, y, |x, _| f64::from(u8::from(x > 0.0))),
             Self::Step(_) => {}
         }
+    }
+}
+
+/// `-1`, `0` or `1` (`f64::signum` gives `1` at `0`).
+pub(crate) fn sign(x: f64) -> f64 {
+    if x > 0.0 {
+        1.0
+    } else if x < 0.0 {
+        -1.0
+    } else {
+        0.0
     }
 }
 
@@ -253,6 +256,30 @@ pub(crate) enum Reduce {
     Min,
 }
 
+/// The shape of a (batched) matrix product: `batch` products `[m, k] x [k, n]` one after the
+/// other, an operand with batch 1 shared by all.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Product {
+    pub(crate) m: usize,
+    pub(crate) k: usize,
+    pub(crate) n: usize,
+    pub(crate) batch: usize,
+    pub(crate) a_batched: bool,
+    pub(crate) b_batched: bool,
+}
+
+impl Product {
+    /// Where product `t`'s operands and output start in their buffers.
+    fn offsets(&self, t: usize) -> (usize, usize, usize) {
+        let (m, k, n) = (self.m, self.k, self.n);
+        (
+            if self.a_batched { t * m * k } else { 0 },
+            if self.b_batched { t * k * n } else { 0 },
+            t * m * n,
+        )
+    }
+}
+
 /// One instruction. `out` is always a slot of its own.
 #[derive(Clone, Debug)]
 pub(crate) enum Instr {
@@ -338,18 +365,12 @@ pub(crate) enum Instr {
         lines: [usize; 3],
         out: Slot,
     },
-    /// `out[.., m, n] = a[.., m, k] b[.., k, n]`; `batch` products one after the other, an
-    /// operand with batch 1 shared by all.
+    /// `out[.., m, n] = a[.., m, k] b[.., k, n]`.
     Matmul {
         a: Slot,
         b: Slot,
         out: Slot,
-        m: usize,
-        k: usize,
-        n: usize,
-        batch: usize,
-        a_batched: bool,
-        b_batched: bool,
+        dims: Product,
     },
 }
 
@@ -539,23 +560,12 @@ impl Instr {
                     }
                 }
             }
-            Self::Matmul {
-                a,
-                b,
-                m,
-                k,
-                n,
-                batch,
-                a_batched,
-                b_batched,
-                ..
-            } => {
-                let (m, k, n) = (*m, *k, *n);
-                for t in 0..*batch {
-                    let va = &v[*a][if *a_batched { t * m * k } else { 0 }..][..m * k];
-                    let vb = &v[*b][if *b_batched { t * k * n } else { 0 }..][..k * n];
-                    let o = &mut out[t * m * n..][..m * n];
-                    kernels::matmul(va, vb, o, m, k, n);
+            Self::Matmul { a, b, dims, .. } => {
+                let Product { m, k, n, .. } = *dims;
+                for t in 0..dims.batch {
+                    let (sa, sb, so) = dims.offsets(t);
+                    let o = &mut out[so..][..m * n];
+                    kernels::matmul(&v[*a][sa..][..m * k], &v[*b][sb..][..k * n], o, m, k, n);
                 }
             }
         }
@@ -703,24 +713,11 @@ impl Instr {
                     }
                 }
             }
-            Self::Matmul {
-                a,
-                b,
-                m,
-                k,
-                n,
-                batch,
-                a_batched,
-                b_batched,
-                ..
-            } => {
-                let (m, k, n) = (*m, *k, *n);
-                for t in 0..*batch {
-                    let go = &g[t * m * n..][..m * n];
-                    let (sa, sb) = (
-                        if *a_batched { t * m * k } else { 0 },
-                        if *b_batched { t * k * n } else { 0 },
-                    );
+            Self::Matmul { a, b, dims, .. } => {
+                let Product { m, k, n, .. } = *dims;
+                for t in 0..dims.batch {
+                    let (sa, sb, so) = dims.offsets(t);
+                    let go = &g[so..][..m * n];
                     if varies[*a] {
                         let vb = &values[*b][sb..][..k * n];
                         kernels::matmul_adjoint_a(&mut grads[*a][sa..][..m * k], go, vb, m, k, n);

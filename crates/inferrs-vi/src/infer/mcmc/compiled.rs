@@ -273,11 +273,26 @@ where
 
 #[cfg(test)]
 mod tests {
-    use burn::tensor::Device;
+    use burn::tensor::{Device, Tensor};
     use inferrs_distributions::Normal;
 
     use super::super::density::tests::{NoParams, schools, schools_data};
     use super::*;
+
+    /// Eight schools with `mu ~ N(0, mu_scale)` and the location of `y` written by `loc` from
+    /// `mu`, `tau` and `theta`: variants of one model over one layout.
+    fn schools_with(
+        ctx: &mut Ctx<'_>,
+        mu_scale: f64,
+        loc: impl FnOnce(Tensor<2>, Tensor<2>, Tensor<2>) -> Result<Tensor<2>, Error>,
+    ) -> Result<(), Error> {
+        let mu = ctx.sample_global("mu", Normal::new(0.0, mu_scale))?;
+        let tau = ctx.sample_global("tau", inferrs_distributions::HalfCauchy::new(5.0))?;
+        let sigma = ctx.input("sigma")?;
+        let theta = ctx.sample("theta_t", Normal::new(0.0, 1.0))?;
+        ctx.sample("y", Normal::new(loc(mu, tau, theta)?, sigma))?;
+        Ok(())
+    }
 
     fn schools_tape() -> Tape {
         let (observed, layout) = schools_data(&Device::flex());
@@ -322,13 +337,8 @@ mod tests {
         assert!(matches!(gradient, Gradient::Tape { instructions } if instructions > 10));
 
         // The same model with `mu ~ N(0, 6)`: another log-joint over the same layout.
-        let other = |_: &NoParams, ctx: &mut Ctx<'_>| -> Result<(), Error> {
-            let mu = ctx.sample_global("mu", Normal::new(0.0, 6.0))?;
-            let tau = ctx.sample_global("tau", inferrs_distributions::HalfCauchy::new(5.0))?;
-            let sigma = ctx.input("sigma")?;
-            let theta = ctx.sample("theta_t", Normal::new(0.0, 1.0))?;
-            ctx.sample("y", Normal::new(mu + tau * theta, sigma))?;
-            Ok(())
+        let other = |_: &NoParams, ctx: &mut Ctx<'_>| {
+            schools_with(ctx, 6.0, |mu, tau, theta| Ok(mu + tau * theta))
         };
         let (host, _) = schools_data(&Device::flex());
         let wrong = compile(&other, &NoParams::new(), (&host, 8), &layout);
@@ -381,42 +391,31 @@ mod tests {
     #[test]
     fn what_the_tape_cannot_replay_keeps_autodiff() {
         let (observed, layout) = schools_data(&Device::flex());
-        let reads = |_: &NoParams, ctx: &mut Ctx<'_>| -> Result<(), Error> {
-            let mu = ctx.sample_global("mu", Normal::new(0.0, 5.0))?;
-            let tau = ctx.sample_global("tau", inferrs_distributions::HalfCauchy::new(5.0))?;
-            let sigma = ctx.input("sigma")?;
-            let theta = ctx.sample("theta_t", Normal::new(0.0, 1.0))?;
-            // A branch on a value: what the record cannot hold.
-            let shift = mu
-                .clone()
-                .try_into_scalar::<f32>()
-                .map_err(|e| Error::Device(format!("{e:?}")))?;
-            ctx.sample("y", Normal::new(mu + tau * theta + f64::from(shift), sigma))?;
-            Ok(())
+        let reads = |_: &NoParams, ctx: &mut Ctx<'_>| {
+            schools_with(ctx, 5.0, |mu, tau, theta| {
+                // A branch on a value: what the record cannot hold.
+                let shift = mu
+                    .clone()
+                    .try_into_scalar::<f32>()
+                    .map_err(|e| Error::Device(format!("{e:?}")))?;
+                Ok(mu + tau * theta + f64::from(shift))
+            })
         };
         let why = compile(&reads, &NoParams::new(), (&observed, 8), &layout).unwrap_err();
         assert!(why.contains("could not be recorded"), "{why}");
 
-        let erf = |_: &NoParams, ctx: &mut Ctx<'_>| -> Result<(), Error> {
-            let mu = ctx.sample_global("mu", Normal::new(0.0, 5.0))?;
-            let tau = ctx.sample_global("tau", inferrs_distributions::HalfCauchy::new(5.0))?;
-            let sigma = ctx.input("sigma")?;
-            let theta = ctx.sample("theta_t", Normal::new(0.0, 1.0))?;
-            ctx.sample("y", Normal::new(mu.erf() + tau * theta, sigma))?;
-            Ok(())
+        let erf = |_: &NoParams, ctx: &mut Ctx<'_>| {
+            schools_with(ctx, 5.0, |mu, tau, theta| Ok(mu.erf() + tau * theta))
         };
         let why = compile(&erf, &NoParams::new(), (&observed, 8), &layout).unwrap_err();
         assert!(why.contains("Erf"), "{why}");
 
         // burn's `one_hot` reads its labels' maximum: a panic on the capture device.
-        let one_hot = |_: &NoParams, ctx: &mut Ctx<'_>| -> Result<(), Error> {
-            let mu = ctx.sample_global("mu", Normal::new(0.0, 5.0))?;
-            let tau = ctx.sample_global("tau", inferrs_distributions::HalfCauchy::new(5.0))?;
-            let sigma = ctx.input("sigma")?;
-            let theta = ctx.sample("theta_t", Normal::new(0.0, 1.0))?;
-            let k = theta.clone().argmax(1).reshape([8]).one_hot::<2>(2).float();
-            ctx.sample("y", Normal::new(mu + tau * theta + k.sum_dim(1), sigma))?;
-            Ok(())
+        let one_hot = |_: &NoParams, ctx: &mut Ctx<'_>| {
+            schools_with(ctx, 5.0, |mu, tau, theta| {
+                let k = theta.clone().argmax(1).reshape([8]).one_hot::<2>(2).float();
+                Ok(mu + tau * theta + k.sum_dim(1))
+            })
         };
         let why = compile(&one_hot, &NoParams::new(), (&observed, 8), &layout).unwrap_err();
         assert!(why.contains("panicked"), "{why}");

@@ -201,9 +201,10 @@ where
     /// [`Model::lift`], to sample its weights). The gradient comes from the log-joint's tape
     /// (recorded once on burn's capture device, checked against burn's autodiff, replayed in
     /// `f64`) where the model allows it and it pays, from burn's autodiff otherwise;
-    /// [`Samples::gradient`] says which, and why ([`Gradient`], [`Nuts::tape`]). Chains run in parallel threads. A
-    /// position where the log-density is not finite, or where the model cannot build a
-    /// distribution, is a divergence of that trajectory, not an error. Unless `nuts` is
+    /// [`Samples::gradient`] says which, and why ([`Gradient`], [`Nuts::tape`]); the wall
+    /// time includes the recording and the checks. Chains run in parallel threads. A position
+    /// where the log-density is not finite, or where the model cannot build a distribution, is
+    /// a divergence of that trajectory, not an error. Unless `nuts` is
     /// quiet, `az.summary`'s table and its warnings are printed afterwards
     /// ([`Samples::report`]).
     ///
@@ -233,13 +234,16 @@ where
         let layout = Layout::new(&latents)?;
         let settings = nuts.settings();
         let started = Instant::now();
+        // One copy of the data on the autodiff device for the check and all the chains (a
+        // clone of a burn tensor shares its buffer), not one each.
+        let shared = data.tensors(&inner.clone().autodiff(), &[]);
         let (tape, gradient) = if nuts.tape {
             let tape = compiled::compile(&self.f, &self.params, (&observed, rows), &layout);
             let device = inner.clone().autodiff();
             let mut reference = LogJoint::new(
                 &self.f,
                 &self.params,
-                (data.tensors(&device, &[]), rows),
+                (shared.clone(), rows),
                 &layout,
                 device,
             );
@@ -248,9 +252,6 @@ where
             let why = "the tape is turned off (`Nuts::tape(false)`)".to_string();
             (None, Gradient::Autodiff { why })
         };
-        // One copy of the data on the autodiff device for all the chains (a clone of a burn
-        // tensor shares its buffer), not one each.
-        let shared = data.tensors(&inner.clone().autodiff(), &[]);
         let runs: Vec<Result<ChainDraws, Error>> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..nuts.chains)
                 .map(|c| {
