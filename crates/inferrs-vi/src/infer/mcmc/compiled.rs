@@ -276,7 +276,7 @@ mod tests {
     use burn::tensor::{Device, Tensor};
     use inferrs_distributions::Normal;
 
-    use super::super::density::tests::{NoParams, schools, schools_data};
+    use super::super::density::tests::{NoParams, central_differences, schools, schools_data};
     use super::*;
 
     /// Eight schools with `mu ~ N(0, mu_scale)` and the location of `y` written by `loc` from
@@ -308,14 +308,8 @@ mod tests {
         let position: Vec<f64> = (0..10).map(|i| 0.3 * (i as f64) - 1.2).collect();
         let mut grad = vec![0.0; 10];
         tape.value_and_grad(&position, &mut grad);
-        let h = 1e-5;
-        for i in 0..10 {
-            let mut at = |d: f64| {
-                let mut p = position.clone();
-                p[i] += d;
-                tape.value_and_grad(&p, &mut [0.0; 10])
-            };
-            let fd = (at(h) - at(-h)) / (2.0 * h);
+        let fd = central_differences(|p| tape.value_and_grad(p, &mut [0.0; 10]), &position, 1e-5);
+        for (i, fd) in fd.into_iter().enumerate() {
             assert!(
                 (grad[i] - fd).abs() < 1e-6 * (1.0 + grad[i].abs()),
                 "element {i}: tape {} against finite differences {fd}",

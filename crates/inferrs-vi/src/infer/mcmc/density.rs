@@ -419,6 +419,24 @@ pub(super) mod tests {
         Ok(())
     }
 
+    /// `(f(x + h e_i) - f(x - h e_i)) / 2h` for each coordinate `i` of `x`.
+    pub(crate) fn central_differences(
+        mut f: impl FnMut(&[f64]) -> f64,
+        x: &[f64],
+        h: f64,
+    ) -> Vec<f64> {
+        (0..x.len())
+            .map(|i| {
+                let mut at = |d: f64| {
+                    let mut p = x.to_vec();
+                    p[i] += d;
+                    f(&p)
+                };
+                (at(h) - at(-h)) / (2.0 * h)
+            })
+            .collect()
+    }
+
     /// Eight schools' data on `device`, with its layout.
     pub(crate) fn schools_data(device: &Device) -> (Values, Layout) {
         let observed: Values = [
@@ -453,14 +471,9 @@ pub(super) mod tests {
         let mut grad = vec![0.0f64; 10];
         let value = density.value_and_grad(&position, &mut grad).unwrap();
         assert!(value.is_finite());
-        let h = 1e-2;
-        for i in 0..10 {
-            let mut at = |d: f64| {
-                let mut p = position.clone();
-                p[i] += d;
-                density.value_and_grad(&p, &mut [0.0; 10]).unwrap()
-            };
-            let fd = (at(h) - at(-h)) / (2.0 * h);
+        let value_at = |p: &[f64]| density.value_and_grad(p, &mut [0.0; 10]).unwrap();
+        let fd = central_differences(value_at, &position, 1e-2);
+        for (i, fd) in fd.into_iter().enumerate() {
             assert!(
                 (grad[i] - fd).abs() < 2e-3 * (1.0 + grad[i].abs()),
                 "element {i}: autodiff {} vs finite differences {fd}",
