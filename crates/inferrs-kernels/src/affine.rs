@@ -149,21 +149,23 @@ impl pulp::WithSimd for &mut ForwardBlock<'_, '_> {
         let rows = self.rows.clone();
         let x = &a.x[rows.start * n_in..rows.end * n_in];
         let mut out = vec![0.0f32; rows.len() * n_out];
-        if let Some(b) = a.b {
-            // Element by element: `copy_from_slice` of a row would be a `memcpy` call per row.
-            for y in out.chunks_exact_mut(n_out) {
-                for (y, b) in y.iter_mut().zip(b) {
-                    *y = *b;
-                }
-            }
-        }
         match self.wt {
             Some(wt) => {
                 for (o, w) in wt.chunks_exact(n_in).enumerate() {
-                    column_dots(simd, x, n_in, w, &mut out[o..], n_out);
+                    let bias = a.b.map_or(0.0, |b| b[o]);
+                    column_dots(simd, x, n_in, w, bias, &mut out[o..], n_out);
                 }
             }
             None => {
+                if let Some(b) = a.b {
+                    // Element by element: `copy_from_slice` of a row would be a `memcpy` call
+                    // per row.
+                    for y in out.chunks_exact_mut(n_out) {
+                        for (y, b) in y.iter_mut().zip(b) {
+                            *y = *b;
+                        }
+                    }
+                }
                 for (y, x) in out.chunks_exact_mut(n_out).zip(x.chunks_exact(n_in)) {
                     for (i, &xi) in x.iter().enumerate() {
                         axpy(y, xi, &a.w[i * n_out..(i + 1) * n_out]);
@@ -191,54 +193,162 @@ fn tail(row: &[f32]) -> [f32; LANES] {
     }
 }
 
-/// `y[r * stride] += x[r] . w` for each row `r` of `x` (`[rows, n_in]`, row-major), in the
-/// CPU's widest vectors: each row's inputs as full vectors and a masked tail, one accumulator
-/// per row (rows are independent chains, so consecutive rows overlap in the pipeline), then
-/// the vector's lanes summed. Written on pulp's `f32s`, because LLVM's SLP pass vectorised
-/// the same loop over `[f32; 8]` lanes only 2 lanes wide.
+/// `y[r * stride] = bias + x[r] . w` for each row `r` of `x` (`[rows, n_in]`, row-major), in
+/// the CPU's widest vectors: each row's inputs as full vectors and a tail, one accumulator per
+/// row (rows are independent chains, so consecutive rows overlap in the pipeline), then the
+/// vector's lanes summed, eight rows' at once ([`group_sums`]). Written on pulp's `f32s`,
+/// because LLVM's SLP pass vectorised the same loop over `[f32; 8]` lanes only 2 lanes wide.
 #[inline(always)]
 fn column_dots<S: pulp::Simd>(
     simd: S,
     x: &[f32],
     n_in: usize,
     w: &[f32],
+    bias: f32,
     y: &mut [f32],
     stride: usize,
 ) {
     let lanes = S::F32_LANES;
     let (wh, wt) = S::as_simd_f32s(w);
-    if wt.is_empty() || n_in < lanes {
-        let full = wt.is_empty();
+    if n_in < lanes {
+        // The row is shorter than a vector: one partial load per row.
         let wt = simd.partial_load_f32s(wt);
-        for (r, xr) in x.chunks_exact(n_in).enumerate() {
-            let (xh, xt) = S::as_simd_f32s(xr);
-            let mut acc = if full {
-                simd.splat_f32s(0.0)
-            } else {
-                simd.mul_f32s(simd.partial_load_f32s(xt), wt)
-            };
-            for (a, b) in xh.iter().zip(wh) {
-                acc = simd.mul_add_f32s(*a, *b, acc);
-            }
-            y[r * stride] += simd.reduce_sum_f32s(acc);
-        }
-        return;
+        let dot = |xr: &[f32]| simd.mul_f32s(simd.partial_load_f32s(xr), wt);
+        return grouped_dots(simd, x, n_in, dot, bias, y, stride);
     }
     // The tail as the row's last full vector, its weights right-aligned after zeros (the
     // lanes before the tail repeat inputs of the last full vector; a masked load per row is a
-    // call).
+    // call). Without a tail, the weights' last full vector against the row's.
     let mut right = vec![0.0f32; lanes];
     right[lanes - wt.len()..].copy_from_slice(wt);
-    let wt = S::as_simd_f32s(&right).0[0];
-    for (r, xr) in x.chunks_exact(n_in).enumerate() {
-        let (xh, _) = S::as_simd_f32s(xr);
-        let xt = S::as_simd_f32s(&xr[n_in - lanes..]).0[0];
-        let mut acc = simd.mul_f32s(xt, wt);
-        for (a, b) in xh.iter().zip(wh) {
-            acc = simd.mul_add_f32s(*a, *b, acc);
-        }
-        y[r * stride] += simd.reduce_sum_f32s(acc);
+    let (wh, wt) = match wt.is_empty() {
+        true => wh.split_at(wh.len() - 1),
+        false => (wh, S::as_simd_f32s(&right).0),
+    };
+    let wt = wt[0];
+    macro_rules! by_vectors {
+        ($($c:literal)*) => {
+            match wh.len() {
+                $($c => {
+                    let wh: &[S::f32s; $c] = wh.try_into().expect("length matched");
+                    let dot = |xr: &[f32]| right_aligned_dot::<S, $c>(simd, xr, wh, wt);
+                    grouped_dots(simd, x, n_in, dot, bias, y, stride)
+                })*
+                _ => {
+                    let dot = |xr: &[f32]| {
+                        let (xh, _) = S::as_simd_f32s(xr);
+                        let xt = S::as_simd_f32s(&xr[xr.len() - S::F32_LANES..]).0[0];
+                        let mut acc = simd.mul_f32s(xt, wt);
+                        for (a, b) in xh.iter().zip(wh) {
+                            acc = simd.mul_add_f32s(*a, *b, acc);
+                        }
+                        acc
+                    };
+                    grouped_dots(simd, x, n_in, dot, bias, y, stride)
+                }
+            }
+        };
     }
+    by_vectors!(0 1 2 3 4 5 6 7 8)
+}
+
+/// The lanes of `x . w` before their sum, with `C` full vectors: `wh` against the row's first
+/// `C` vectors, and the row's last full vector against `wt` (the tail's weights right-aligned
+/// after zeros).
+#[inline(always)]
+fn right_aligned_dot<S: pulp::Simd, const C: usize>(
+    simd: S,
+    xr: &[f32],
+    wh: &[S::f32s; C],
+    wt: S::f32s,
+) -> S::f32s {
+    let xh = &S::as_simd_f32s(xr).0[..C];
+    let xt = S::as_simd_f32s(&xr[xr.len() - S::F32_LANES..]).0[0];
+    let mut acc = simd.mul_f32s(xt, wt);
+    for c in 0..C {
+        acc = simd.mul_add_f32s(xh[c], wh[c], acc);
+    }
+    acc
+}
+
+/// `y[r * stride] = bias + sum(dot(x[r]))` for each row, the rows by groups of [`GROUP`],
+/// whose accumulators are summed together (one transposing reduction for eight rows in place
+/// of eight horizontal sums, which were the largest part of a regression's forward pass); a
+/// last partial group pads with zero accumulators, so that every row's sum is the same
+/// sequence of operations.
+#[inline(always)]
+fn grouped_dots<S: pulp::Simd>(
+    simd: S,
+    x: &[f32],
+    n_in: usize,
+    dot: impl Fn(&[f32]) -> S::f32s,
+    bias: f32,
+    y: &mut [f32],
+    stride: usize,
+) {
+    let zero = simd.splat_f32s(0.0);
+    let mut groups = x.chunks_exact(GROUP * n_in);
+    let mut g = 0;
+    for xg in groups.by_ref() {
+        let accs: [S::f32s; GROUP] = std::array::from_fn(|k| dot(&xg[k * n_in..(k + 1) * n_in]));
+        let sums = group_sums(simd, accs);
+        if stride == 1 {
+            let out: &mut [f32; GROUP] = (&mut y[g..g + GROUP]).try_into().expect("one group");
+            for k in 0..GROUP {
+                out[k] = bias + sums[k];
+            }
+        } else {
+            for (k, s) in sums.iter().enumerate() {
+                y[(g + k) * stride] = bias + s;
+            }
+        }
+        g += GROUP;
+    }
+    let last = groups.remainder();
+    if !last.is_empty() {
+        let mut accs = [zero; GROUP];
+        for (acc, xr) in accs.iter_mut().zip(last.chunks_exact(n_in)) {
+            *acc = dot(xr);
+        }
+        let sums = group_sums(simd, accs);
+        for (k, s) in sums.iter().take(last.len() / n_in).enumerate() {
+            y[(g + k) * stride] = bias + s;
+        }
+    }
+}
+
+/// Rows per group of [`group_sums`].
+const GROUP: usize = 8;
+
+/// The lane sums of [`GROUP`] accumulators. On AVX2 (pulp's `V3`, 8 lanes) one transposing
+/// reduction: `hadd` of pairs twice, then the two 128-bit halves added (9 instructions for
+/// the eight sums, against about 5 for each horizontal sum); elsewhere each accumulator's
+/// `reduce_sum`.
+#[inline(always)]
+fn group_sums<S: pulp::Simd>(simd: S, accs: [S::f32s; GROUP]) -> [f32; GROUP] {
+    #[cfg(target_arch = "x86_64")]
+    if let (Some(v3), Some(v)) = (
+        (&simd as &dyn std::any::Any).downcast_ref::<pulp::x86::V3>(),
+        (&accs as &dyn std::any::Any).downcast_ref::<[pulp::f32x8; GROUP]>(),
+    ) {
+        use std::arch::x86_64::__m256;
+        let m: [__m256; GROUP] = v.map(pulp::cast);
+        let avx = v3.avx;
+        let lo = avx._mm256_hadd_ps(
+            avx._mm256_hadd_ps(m[0], m[1]),
+            avx._mm256_hadd_ps(m[2], m[3]),
+        );
+        let hi = avx._mm256_hadd_ps(
+            avx._mm256_hadd_ps(m[4], m[5]),
+            avx._mm256_hadd_ps(m[6], m[7]),
+        );
+        let sums = avx._mm256_add_ps(
+            avx._mm256_permute2f128_ps::<0x20>(lo, hi),
+            avx._mm256_permute2f128_ps::<0x31>(lo, hi),
+        );
+        return pulp::cast(sums);
+    }
+    accs.map(|a| simd.reduce_sum_f32s(a))
 }
 
 /// `out[i] += sum_r g[r * stride] x[r, i]` (`x` `[rows, n_in]`, row-major).
@@ -444,5 +554,59 @@ impl pulp::WithSimd for &mut BackwardBlock<'_, '_> {
             out.x = dx;
         }
         self.out = out;
+    }
+}
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+
+    /// The raw kernels at a regression's shape: `cargo test --release -p inferrs-kernels
+    /// affine::timing -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn kernels() {
+        let rows: usize = std::env::var("ROWS").map_or(10_000, |v| v.parse().unwrap());
+        let inputs = 20;
+        let x: Vec<f32> = (0..rows * inputs)
+            .map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5)
+            .collect();
+        let w: Vec<f32> = (0..inputs).map(|i| i as f32 / 20.0).collect();
+        let b = [0.3f32];
+        let a = Affine {
+            x: &x,
+            w: &w,
+            b: Some(&b),
+            rows,
+            inputs,
+            outputs: 1,
+        };
+        let g: Vec<f32> = (0..rows).map(|i| (i % 13) as f32 / 13.0).collect();
+        let time = |f: &dyn Fn()| {
+            let mut t: Vec<f64> = (0..200)
+                .map(|_| {
+                    let s = std::time::Instant::now();
+                    f();
+                    s.elapsed().as_secs_f64() * 1e6
+                })
+                .collect();
+            t.sort_by(f64::total_cmp);
+            (t[0], t[100])
+        };
+        let f = time(&|| {
+            std::hint::black_box(forward(&a));
+        });
+        let wanted = AffineWanted {
+            x: false,
+            w: true,
+            b: true,
+        };
+        let bw = time(&|| {
+            std::hint::black_box(backward(&a, &g, wanted));
+        });
+        println!(
+            "forward best {:.1} median {:.1} us; backward best {:.1} median {:.1} us",
+            f.0, f.1, bw.0, bw.1
+        );
     }
 }

@@ -87,9 +87,11 @@ fn agrees_with_burns_ops_on_regression_and_layer_shapes() {
     let d = ad();
     // The dot-product forward's three row layouts: full vectors and a right-aligned tail
     // (20 inputs), full vectors only (16), fewer inputs than a vector (3, 5); and rows
-    // across blocks (1100).
+    // across blocks (1100); rows of more than 8 vectors (100 inputs) and of exactly 8 (64).
     let shapes = [
         (10_000, 20, 1),
+        (37, 100, 2),
+        (21, 64, 1),
         (500, 1, 32),
         (1, 3, 2),
         (257, 5, 4),
