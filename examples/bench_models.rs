@@ -175,18 +175,31 @@ fn pca_data(n: usize) -> Result<Data, Error> {
     Data::new().with("x", Column::new("x", x, n, PCA_D)?)
 }
 
-/// The median of `reps` timed fits (after one warm-up), in ms per step.
-fn time(reps: usize, mut fit: impl FnMut() -> Result<FitReport, Error>) -> Result<f64, Error> {
+/// The median of `reps` timed fits (after one warm-up), in ms per step, and how the last
+/// fit's gradients were computed.
+fn time(
+    reps: usize,
+    mut fit: impl FnMut() -> Result<FitReport, Error>,
+) -> Result<(f64, String), Error> {
     fit()?;
+    let mut gradient = String::new();
     let mut ms: Vec<f64> = (0..reps)
-        .map(|_| fit().map(|r| 1e3 * r.seconds / r.losses.len().max(1) as f64))
+        .map(|_| {
+            fit().map(|r| {
+                gradient = r.gradient.map_or_else(String::new, |g| g.to_string());
+                1e3 * r.seconds / r.losses.len().max(1) as f64
+            })
+        })
         .collect::<Result<_, _>>()?;
     ms.sort_by(f64::total_cmp);
-    Ok(ms[ms.len() / 2])
+    Ok((ms[ms.len() / 2], gradient))
 }
 
-fn print(model: &str, rows: usize, ms: f64) {
-    println!("{{\"model\": \"{model}\", \"rows\": {rows}, \"ms_per_step\": {ms:.4}}}");
+fn print(model: &str, rows: usize, (ms, gradient): (f64, String)) {
+    let gradient = gradient.replace('"', "'");
+    println!(
+        "{{\"model\": \"{model}\", \"rows\": {rows}, \"ms_per_step\": {ms:.4}, \"gradient\": \"{gradient}\"}}"
+    );
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -206,7 +219,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         opts.models.split(',').collect()
     };
     let device = Device::default();
-    let vi = || VI::new(opts.steps).seed(0).quiet(true);
+    let vi = || {
+        VI::new(opts.steps)
+            .seed(0)
+            .quiet(true)
+            .tape(std::env::var("NO_TAPE").is_err())
+    };
     for model in models {
         match model {
             "mdn_user_burn" | "mdn_user_fused" => {

@@ -11,7 +11,7 @@ mod init;
 mod qmodel;
 mod rows;
 mod sites;
-pub(crate) use sites::{auto_sites, inverse_softplus, std_normal};
+pub(crate) use sites::{auto_sites, inverse_softplus, std_normal, std_normal_values};
 
 use burn::tensor::{Device, Tensor};
 use indexmap::IndexMap;

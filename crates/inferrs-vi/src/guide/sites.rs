@@ -92,13 +92,21 @@ pub(crate) fn same_sites(sites: &[AutoSite], latents: &[LatentSite]) -> bool {
 
 /// Standard normal noise `[rows, cols]` from the host stream.
 pub(crate) fn std_normal(shape: [usize; 2], device: &Device, rng: &mut Rng) -> Tensor<2> {
-    let eps: Vec<f32> = (0..shape[0] * shape[1])
-        .map(|_| {
-            let e: f64 = StandardNormal.sample(rng);
-            e as f32
-        })
-        .collect();
+    // A full-batch fit's step being recorded for its tape: an input of the record, which the
+    // tape's replays fill from `std_normal_values`.
+    if let Some(leaf) = crate::infer::recorded_noise(shape, device) {
+        return leaf;
+    }
+    let eps: Vec<f32> = std_normal_values(shape[0] * shape[1], rng).collect();
     Tensor::<2>::from_data(TensorData::new(eps, shape), device)
+}
+
+/// `n` standard normals from `rng`, as [`std_normal`] draws them.
+pub(crate) fn std_normal_values(n: usize, rng: &mut Rng) -> impl Iterator<Item = f32> + '_ {
+    (0..n).map(|_| {
+        let e: f64 = StandardNormal.sample(rng);
+        e as f32
+    })
 }
 
 /// `softplus^-1(s) = ln(exp(s) - 1)`, stable for large `s`.

@@ -14,6 +14,7 @@ pub(crate) mod predictive;
 mod row_optimizer;
 mod support;
 pub(crate) mod svi;
+mod tape_step;
 pub(crate) mod vi;
 
 pub use convergence::{Converged, ConvergedBy, Convergence};
@@ -22,6 +23,7 @@ pub use mcmc::{DrawStats, Gradient, Nuts, Samples};
 pub use predictive::Predictive;
 pub(crate) use svi::OptimizerState;
 pub use svi::Svi;
+pub(crate) use tape_step::{capture_leaves, recorded_noise};
 pub use vi::{
     DATA_START_WARMUP, DEFAULT_CHECK_EVERY, DEFAULT_LR, FitReport, Optimizer, Schedule, VI,
 };

@@ -16,7 +16,9 @@ use super::data_parallel::{Group, SharedStep, StepParts, read_step};
 use super::elbo::{Elbo, Particle};
 use super::row_optimizer::RowOptimizer;
 use super::support::ObservedSupports;
+use super::tape_step::{StepGrads, StepParams, TapeStep};
 use super::vi::{FitReport, VI};
+use crate::Gradient;
 use crate::distributed::Layout;
 use crate::distributed::plan::Scale;
 use crate::guide::{Guide, GuideTrace, LatentSite, Rows, draw_values};
@@ -81,6 +83,26 @@ impl<P: Module> State<P> {
             m.flatten_values(&mut values);
         }
         values
+    }
+
+    /// The parameters a step on the tape reads.
+    fn step_params(&self) -> StepParams<'_, P> {
+        StepParams {
+            model: &self.params,
+            shared: self.shared.as_deref(),
+            rows: self.rows.as_deref(),
+        }
+    }
+
+    /// One step of `optimizer` with the tape's gradients.
+    fn step_with(&mut self, optimizer: &mut ModuleOptimizer, lr: f64, grads: StepGrads) {
+        self.params = optimizer.step(lr, self.params.clone(), grads.model);
+        if let (Some(m), Some(g)) = (self.shared.take(), grads.shared) {
+            self.shared = Some(m.step_with(optimizer, lr, g));
+        }
+        if let (Some(m), Some(g)) = (self.rows.take(), grads.rows) {
+            self.rows = Some(m.step_with(optimizer, lr, g));
+        }
     }
 
     /// The state with those parameters set to `values` (as [`State::values`] orders them).
@@ -421,6 +443,29 @@ impl Svi {
             .map(|rule| ConvergenceCheck::new(rule, epochs));
         let mut converged = None;
         let mut constants = ConstantSites::default();
+        // A full-batch fit in one process may step on its bound's tape, once checked against
+        // burn's autodiff at the first step (`tape_step.rs`).
+        let (mut tape, mut gradient) = match (&full, &group) {
+            _ if !vi.takes_tape() => (None, "VI::tape(false)".to_string()),
+            (None, _) => (None, "a minibatch or streamed fit".to_string()),
+            (_, Some(_)) => (None, "a data-parallel fit".to_string()),
+            _ if batch_size.is_some() && state.rows.is_some() => {
+                (None, "local variables stepped by rows".to_string())
+            }
+            (Some(observed), None) => {
+                match TapeStep::record(
+                    &model.f,
+                    state.step_params(),
+                    guide.as_deref_mut(),
+                    (observed, total),
+                    &*elbo,
+                ) {
+                    Ok(t) => (Some(t), "the fit took no step".to_string()),
+                    Err(why) => (None, why),
+                }
+            }
+        };
+        let mut tape_checked = false;
         let outcome: Result<(), Error> = (|| {
             for epoch in 0..epochs {
                 let lr = vi.rate_at(epoch, !inits.is_empty());
@@ -438,6 +483,25 @@ impl Svi {
                         );
                     }
                     let count = rows.count();
+                    if let Some(t) = tape.as_mut().filter(|_| tape_checked) {
+                        let (bound, grads) = t.run(&state.step_params(), &mut rng);
+                        // Non-finite as the model's `f32` would be (the tape is `f64`).
+                        if !(bound as f32).is_finite() {
+                            return Err(Error::NonFiniteLoss {
+                                epoch: epoch + 1,
+                                loss: -bound,
+                                kept_epoch: epoch,
+                            });
+                        }
+                        last_good = state.snapshot();
+                        baseline = Some(baseline.map_or(bound, |b| 0.9 * b + 0.1 * bound));
+                        state.step_with(&mut optimizer, lr, grads);
+                        if epoch % TAPE_SWEEP_EVERY == 0 {
+                            sweep_autodiff_graphs(&device);
+                        }
+                        return Ok(-bound);
+                    }
+                    let probe = tape.as_ref().map(|_| rng.clone());
                     let estimate = estimate_batch(
                         &model.f,
                         &state.params,
@@ -469,16 +533,55 @@ impl Svi {
                     }
                     let mut grads = loss.backward();
                     let model_grads = GradientsParams::from_module(&mut grads, &state.params);
+                    let shared_grads = state.shared.as_ref().map(|m| m.grads(&mut grads));
+                    let rows_grads = match batch_size {
+                        None => state.rows.as_ref().map(|m| m.grads(&mut grads)),
+                        Some(_) => None,
+                    };
+                    let mut checked_step = None;
+                    if let (Some(t), Some(mut probe)) = (tape.as_mut(), probe) {
+                        // The first step: the tape at the same point and draws. Where they
+                        // agree, the step is the tape's, so that every step of the fit is
+                        // (and a resumed fit repeats the whole one bit for bit).
+                        let mut flat = crate::distributed::Flat::default();
+                        crate::distributed::exchange::flatten_grads(
+                            &state.params,
+                            &model_grads,
+                            &mut flat,
+                        );
+                        for (m, g) in [(&state.shared, &shared_grads), (&state.rows, &rows_grads)] {
+                            if let (Some(m), Some(g)) = (m, g) {
+                                m.flatten_grads(g, &mut flat);
+                            }
+                        }
+                        let (bound, tape_grads) = t.run(&state.step_params(), &mut probe);
+                        match TapeStep::agrees((bound, &t.last_loss_grad()), (-value, &flat.values))
+                        {
+                            Ok(()) => {
+                                tape_checked = true;
+                                gradient = String::new();
+                                checked_step = Some((bound, tape_grads));
+                            }
+                            Err(why) => {
+                                tape = None;
+                                gradient = why;
+                            }
+                        }
+                    }
+                    if let Some((bound, tape_grads)) = checked_step {
+                        state.step_with(&mut optimizer, lr, tape_grads);
+                        return Ok(-bound);
+                    }
                     state.params = optimizer.step(lr, state.params.clone(), model_grads);
-                    if let Some(shared) = state.shared.take() {
-                        state.shared = Some(shared.step_box(&mut optimizer, lr, &mut grads));
+                    if let (Some(shared), Some(g)) = (state.shared.take(), shared_grads) {
+                        state.shared = Some(shared.step_with(&mut optimizer, lr, g));
                     }
                     // On minibatches, only the batch's rows of local variables move; on all
                     // rows, every row does, and burn's optimizer is the same thing.
                     if let Some(rows) = state.rows.take() {
-                        state.rows = Some(match batch_size {
-                            Some(_) => row_optimizer.step(rows, lr, &mut grads),
-                            None => rows.step_box(&mut optimizer, lr, &mut grads),
+                        state.rows = Some(match (batch_size, rows_grads) {
+                            (None, Some(g)) => rows.step_with(&mut optimizer, lr, g),
+                            _ => row_optimizer.step(rows, lr, &mut grads),
                         });
                     }
                     Ok(value * count as f64 / total as f64)
@@ -656,8 +759,29 @@ impl Svi {
             seconds,
             converged,
             ranks: group.as_deref().map_or(1, Group::size),
+            gradient: Some(match &tape {
+                Some(t) if tape_checked => Gradient::Tape {
+                    instructions: t.instructions(),
+                },
+                _ => Gradient::Autodiff { why: gradient },
+            }),
         })
     }
+}
+
+/// Steps on the tape between two sweeps of burn's autodiff graphs
+/// ([`sweep_autodiff_graphs`]).
+const TAPE_SWEEP_EVERY: usize = 32;
+
+/// Frees the autodiff graphs of tracked tensors that are gone. burn frees them only in a
+/// backward pass; the optimizer makes every parameter a new tracked leaf at each step, so a
+/// fit stepping on its tape (no backward pass) would otherwise keep every step's leaves
+/// (about 7 KB a step for eight schools). A backward pass of one tracked zero is that sweep.
+fn sweep_autodiff_graphs(device: &Device) {
+    let _ = Tensor::<1>::zeros([1], device)
+        .require_grad()
+        .sum()
+        .backward();
 }
 
 /// The bound's estimate for one batch: `particles` draws of the guide, the model run on each

@@ -135,6 +135,7 @@ pub struct VI {
     convergence: Option<Convergence>,
     group: Option<std::sync::Arc<dyn crate::distributed::Collective>>,
     check_every: usize,
+    tape: bool,
 }
 
 /// Steps between two checks that the ranks of a data-parallel fit have the same parameters,
@@ -168,6 +169,7 @@ impl std::fmt::Debug for VI {
                 &self.group.as_ref().map(|g| (g.rank(), g.size())),
             )
             .field("check_every", &self.check_every)
+            .field("tape", &self.tape)
             .finish()
     }
 }
@@ -196,6 +198,7 @@ impl VI {
             convergence: None,
             group: None,
             check_every: DEFAULT_CHECK_EVERY,
+            tape: true,
         }
     }
 
@@ -378,6 +381,22 @@ impl VI {
     pub fn converge(mut self, rule: Convergence) -> Self {
         self.convergence = Some(rule);
         self
+    }
+
+    /// Whether a full-batch fit may run its steps on the tape of its bound (default on): the
+    /// step recorded once on burn's capture device and replayed in `f64`, without burn's
+    /// autodiff, where the model and guide allow it and it pays (a small model: the tape
+    /// touches at most 100,000 elements a step) and it agrees with burn's autodiff at the
+    /// first step. [`FitReport::gradient`] says which ran. Off: every step on burn's
+    /// autodiff, in `f32`.
+    pub fn tape(mut self, on: bool) -> Self {
+        self.tape = on;
+        self
+    }
+
+    /// Whether the fit may take the tape ([`VI::tape`]).
+    pub(crate) fn takes_tape(&self) -> bool {
+        self.tape
     }
 
     /// The stopping rule, if any ([`VI::converge`]).
@@ -578,6 +597,10 @@ pub struct FitReport {
     /// all its epochs.
     #[serde(default)]
     pub converged: Option<Converged>,
+    /// How the steps' gradients were computed: the tape of the bound ([`VI::tape`]) or burn's
+    /// autodiff, and why (`None` in a report written before it was kept).
+    #[serde(default)]
+    pub gradient: Option<crate::Gradient>,
 }
 
 fn one() -> usize {

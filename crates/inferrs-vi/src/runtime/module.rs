@@ -57,6 +57,15 @@ pub trait DynModule: Send + Sync + std::fmt::Debug {
     ) -> Box<dyn DynModule>;
     /// Whether every parameter value is finite.
     fn is_finite(&self) -> bool;
+    /// The module with every float parameter an input of a record on the capture `device`
+    /// (its id appended to `ids`; `failed` set when one is not a capture tensor): a
+    /// full-batch fit's step recorded for its tape.
+    fn capture_leaves(
+        &self,
+        device: &burn::tensor::Device,
+        ids: &mut Vec<burn::backend::capture::TensorId>,
+        failed: &mut bool,
+    ) -> Box<dyn DynModule>;
     /// The module's parameters as bytes (burn's burnpack record), for a model file.
     ///
     /// # Errors
@@ -175,6 +184,20 @@ impl<M: Module + Sync + 'static> DynModule for M {
 
     fn is_finite(&self) -> bool {
         is_finite(self)
+    }
+
+    fn capture_leaves(
+        &self,
+        device: &burn::tensor::Device,
+        ids: &mut Vec<burn::backend::capture::TensorId>,
+        failed: &mut bool,
+    ) -> Box<dyn DynModule> {
+        Box::new(crate::infer::capture_leaves(
+            self.clone(),
+            device,
+            ids,
+            failed,
+        ))
     }
 
     fn to_bytes(&self) -> Result<Vec<u8>, String> {

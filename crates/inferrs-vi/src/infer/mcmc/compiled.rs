@@ -30,10 +30,11 @@ use super::density::{DensityError, Layout, LogJoint, log_joint_tensor};
 use crate::Error;
 use crate::runtime::{Ctx, Values};
 
-/// How a NUTS run computed the gradient of the log-joint.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// How a NUTS run computed the gradient of the log-joint, or a fit the gradient of its bound.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Gradient {
-    /// The log-joint's tape (`inferrs-tape`): recorded once, replayed in `f64`.
+    /// The tape (`inferrs-tape`) of the log-joint (NUTS) or of the step's bound (a fit):
+    /// recorded once, replayed in `f64`.
     Tape {
         /// Instructions replayed per evaluation (what depends on the data alone is computed
         /// once).
@@ -51,7 +52,7 @@ impl std::fmt::Display for Gradient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Tape { instructions } => {
-                write!(f, "the log-joint's tape ({instructions} instructions, f64)")
+                write!(f, "the tape ({instructions} instructions, f64)")
             }
             Self::Autodiff { why } => write!(f, "burn's autodiff (f32): {why}"),
         }
@@ -88,6 +89,9 @@ where
 {
     let device = Device::capture();
     let mut failure: Option<String> = None;
+    let _one_at_a_time = RECORDING_LOCK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let _quiet = QuietPanics::new();
     let recorded = catch_unwind(AssertUnwindSafe(|| {
         device.capture_scope(|scope| {
@@ -155,6 +159,12 @@ where
     }
 }
 
+/// Held while a thread records on burn's capture device. There is one capture device per
+/// process, and a second scope opened while one is active fails: without the lock, two fits
+/// or runs recording at once on two threads would take the tape or not depending on their
+/// timing (`tests/faults.rs::fits_on_parallel_threads_start_from_their_own_seeds` failed so).
+pub(crate) static RECORDING_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 thread_local! {
     /// Whether this thread is recording a model, whose panics are caught and answered with
     /// burn's autodiff.
@@ -165,10 +175,10 @@ thread_local! {
 /// `one_hot`'s, panic on the capture device) prints nothing: [`compile`] catches it and the
 /// model keeps burn's autodiff, so the message would only alarm. Other threads' panics print
 /// as before: the hook is installed once and defers to the one it replaced.
-struct QuietPanics;
+pub(crate) struct QuietPanics;
 
 impl QuietPanics {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         static HOOK: std::sync::Once = std::sync::Once::new();
         HOOK.call_once(|| {
             let previous = std::panic::take_hook();

@@ -6,7 +6,7 @@
 //! `chain.rs`, the draws and their diagnostics in `samples.rs`.
 
 mod chain;
-mod compiled;
+pub(super) mod compiled;
 mod density;
 mod samples;
 

@@ -1,0 +1,106 @@
+//! A full-batch fit's steps on the tape of its bound (`VI::tape`, on by default): which fits
+//! take it and why the others do not, that it computes the bound burn's autodiff computes on
+//! the same draws, and that its fit reaches the closed-form posterior. Fixed seeds; each
+//! tolerance is stated where it is checked.
+
+#[macro_use]
+mod common;
+
+use common::normal_rows;
+use inferrs::prelude::*;
+use inferrs::{FitReport, Gradient};
+
+#[macro_use]
+#[path = "../examples/eight_schools/schools.rs"]
+mod schools;
+
+fn on_tape(report: &FitReport) -> bool {
+    matches!(report.gradient, Some(Gradient::Tape { .. }))
+}
+
+fn why(report: &FitReport) -> String {
+    match &report.gradient {
+        Some(Gradient::Autodiff { why }) => why.clone(),
+        other => panic!("expected burn's autodiff, got {other:?}"),
+    }
+}
+
+/// Eight schools with AutoNormal, the same seed on the tape and on burn's autodiff: the same
+/// draws at every step, so the losses differ only by `f32` against `f64` rounding, which
+/// Adam's steps carry forward slowly: the 50 losses agree within `1e-3` relative (a loss is a
+/// sum of about twenty terms of size 1 to 100, rounded to `f32` on the autodiff side), the
+/// first, at the same parameters, within `1e-5`.
+#[test]
+fn the_tape_computes_the_bound_autodiff_computes() {
+    let data = schools::data().unwrap();
+    let vi = || VI::new(50).seed(3).quiet(true).guide(AutoNormal::default());
+    let tape = noncentred!().fit(&data, vi()).unwrap();
+    let autodiff = noncentred!().fit(&data, vi().tape(false)).unwrap();
+    assert!(on_tape(&tape), "{:?}", tape.gradient);
+    assert_eq!(why(&autodiff), "VI::tape(false)");
+    let (a, b) = (tape.losses[0], autodiff.losses[0]);
+    assert!(
+        (a - b).abs() <= 1e-5 * b.abs(),
+        "first epoch: tape {a}, autodiff {b}"
+    );
+    for (epoch, (a, b)) in tape.losses.iter().zip(&autodiff.losses).enumerate() {
+        assert!(
+            (a - b).abs() <= 1e-3 * b.abs(),
+            "epoch {epoch}: tape {a}, autodiff {b}"
+        );
+    }
+}
+
+/// The conjugate Normal-Normal (`mu ~ N(0, 10^2)`, `y ~ N(mu, 2^2)`, 200 rows) fitted on the
+/// tape: the posterior is `N(m, s^2)` with `1 / s^2 = 1/100 + 200/4`, `m = s^2 sum(y) / 4`.
+/// AutoNormal's location within 0.05 (about 0.35 of the posterior sd `s = 0.141`) and its
+/// sd within 10% after 3000 steps, as `tests/convergence.rs` asks of the autodiff fit.
+#[test]
+fn a_fit_on_the_tape_reaches_the_conjugate_posterior() {
+    let y = normal_rows(200, 1.3, 11);
+    let data = Data::new().with("y", &y).unwrap();
+    let mut model = normal_normal!();
+    let report = model
+        .fit(
+            &data,
+            VI::new(3000)
+                .seed(5)
+                .quiet(true)
+                .guide(AutoNormal::default()),
+        )
+        .unwrap();
+    assert!(on_tape(&report), "{:?}", report.gradient);
+    let precision = 1.0 / 100.0 + 200.0 / 4.0;
+    let s2 = 1.0 / precision;
+    let m = s2 * y.iter().map(|&v| f64::from(v)).sum::<f64>() / 4.0;
+    let draws = model.posterior(["mu"]).unwrap().sample_n(4000).unwrap();
+    let summary = draws["mu"].summary();
+    let (mean, sd) = (summary.mean[0], summary.sd[0]);
+    assert!((mean - m).abs() < 0.05, "mean {mean}, closed form {m}");
+    assert!(
+        (sd / s2.sqrt() - 1.0).abs() < 0.1,
+        "sd {sd}, closed form {}",
+        s2.sqrt()
+    );
+}
+
+/// The fits the tape does not take say why: a minibatch fit, data too large for it to pay,
+/// and the option off.
+#[test]
+fn the_fits_without_the_tape_say_why() {
+    let y = normal_rows(200, 1.3, 11);
+    let data = Data::new().with("y", &y).unwrap();
+    let vi = || VI::new(5).seed(5).quiet(true).guide(AutoNormal::default());
+    let report = normal_normal!().fit(&data, vi().batch_size(50)).unwrap();
+    assert_eq!(why(&report), "a minibatch or streamed fit");
+    let big = normal_rows(120_000, 1.3, 12);
+    let big = Data::new().with("y", &big).unwrap();
+    let report = normal_normal!().fit(&big, vi()).unwrap();
+    assert!(
+        why(&report).starts_with("the data has 120000 values"),
+        "{}",
+        why(&report)
+    );
+    let report = normal_normal!().fit(&data, vi().tape(false)).unwrap();
+    assert_eq!(why(&report), "VI::tape(false)");
+}
