@@ -104,3 +104,24 @@ fn the_fits_without_the_tape_say_why() {
     let report = normal_normal!().fit(&data, vi().tape(false)).unwrap();
     assert_eq!(why(&report), "VI::tape(false)");
 }
+
+/// A q-model draws through its distributions' own sampling (the generator, not the automatic
+/// guides' standard normals): the record would hold one draw as a constant, so the fit keeps
+/// burn's autodiff and says why.
+#[test]
+fn draws_the_record_cannot_see_keep_autodiff() {
+    let y = normal_rows(200, 1.3, 11);
+    let data = Data::new().with("y", &y).unwrap();
+    let q = qmodel! {
+        loc = Parameter(0.0);
+        mu ~ Normal(loc, 0.5);
+    };
+    let report = normal_normal!()
+        .fit(&data, VI::new(5).seed(5).quiet(true).qmodel(q))
+        .unwrap();
+    assert!(
+        why(&report).contains("random numbers other than the guide's standard normals"),
+        "{}",
+        why(&report)
+    );
+}

@@ -39,7 +39,7 @@ use inferrs_tape::Tape;
 use rand::{RngCore, SeedableRng};
 
 use super::elbo::Elbo;
-use super::mcmc::compiled::{QuietPanics, RECORDING_LOCK};
+use super::mcmc::compiled::{QuietPanics, RECORDING_LOCK, tape_of};
 
 /// The most elements a step on the tape may read and write ([`Tape::elements_touched`]).
 /// Above it burn's autodiff with its fused `f32` kernels is faster. Measured with
@@ -286,14 +286,7 @@ impl TapeStep {
                 params.rows.map(|m| m.clone_box()),
             );
         }
-        let captured = match recorded {
-            Err(_) => return Err("the step panicked while it was recorded".to_string()),
-            Ok(Err(e)) => return Err(format!("the record failed: {e}")),
-            Ok(Ok(captured)) => captured,
-        };
-        if let Some(why) = failure {
-            return Err(why);
-        }
+        let tape = tape_of(recorded, failure, "the step")?;
         if rng.next_u64() != untouched.next_u64() {
             return Err(
                 "the model or the guide draws random numbers other than the guide's \
@@ -301,10 +294,6 @@ impl TapeStep {
                     .to_string(),
             );
         }
-        let tape = match catch_unwind(AssertUnwindSafe(|| Tape::compile(&captured))) {
-            Ok(tape) => tape.map_err(|e| e.to_string())?,
-            Err(_) => return Err("the tape's compiler panicked on this record".to_string()),
-        };
         let touched = tape.elements_touched();
         if touched > MAX_ELEMENTS_TOUCHED {
             return Err(format!(

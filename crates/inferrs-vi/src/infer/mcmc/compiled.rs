@@ -144,8 +144,20 @@ where
             }
         })
     }));
+    tape_of(recorded, failure, "the model")
+}
+
+/// The tape of a record (`recorded`: the caught result of `capture_scope`; `failure`: why the
+/// record's closure gave up, if it did), or why there is none; `what` was recorded.
+pub(crate) fn tape_of(
+    recorded: std::thread::Result<
+        Result<burn::backend::capture::CapturedGraph, burn::backend::capture::CaptureError>,
+    >,
+    failure: Option<String>,
+    what: &str,
+) -> Result<Tape, String> {
     let captured = match recorded {
-        Err(_) => return Err("the model panicked while it was recorded".to_string()),
+        Err(_) => return Err(format!("{what} panicked while it was recorded")),
         Ok(Err(e)) => return Err(format!("the record failed: {e}")),
         Ok(Ok(captured)) => captured,
     };
