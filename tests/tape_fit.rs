@@ -57,17 +57,22 @@ fn the_tape_computes_the_bound_autodiff_computes() {
 /// sd within 10% after 3000 steps, as `tests/convergence.rs` asks of the autodiff fit.
 #[test]
 fn a_fit_on_the_tape_reaches_the_conjugate_posterior() {
+    conjugate_on_the_tape(VI::new(3000));
+}
+
+/// The same with the mean-field ELBO (the KL in closed form, recorded too) and three
+/// particles a step, the same tolerances.
+#[test]
+fn the_mean_field_elbo_with_particles_steps_on_the_tape_too() {
+    conjugate_on_the_tape(VI::new(3000).elbo(TraceMeanFieldElbo { particles: 3 }));
+}
+
+fn conjugate_on_the_tape(vi: VI) {
     let y = normal_rows(200, 1.3, 11);
     let data = Data::new().with("y", &y).unwrap();
     let mut model = normal_normal!();
     let report = model
-        .fit(
-            &data,
-            VI::new(3000)
-                .seed(5)
-                .quiet(true)
-                .guide(AutoNormal::default()),
-        )
+        .fit(&data, vi.seed(5).quiet(true).guide(AutoNormal::default()))
         .unwrap();
     assert!(on_tape(&report), "{:?}", report.gradient);
     let precision = 1.0 / 100.0 + 200.0 / 4.0;
