@@ -20,7 +20,9 @@
 //! ```
 //!
 //! Each figure is the median of `reps` fits of `steps` steps (each fit's own `FitReport`
-//! seconds, which exclude building the model and the data), after one warm-up fit.
+//! seconds, which exclude building the model and the data), after one warm-up fit. Each line
+//! says how the fit's gradients were computed (`FitReport::gradient`); with `NO_TAPE` set in
+//! the environment every fit runs on burn's autodiff (`VI::tape(false)`), for comparison.
 
 #[macro_use]
 #[path = "eight_schools/schools.rs"]
