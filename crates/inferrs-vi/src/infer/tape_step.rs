@@ -40,6 +40,11 @@ use rand::{RngCore, SeedableRng};
 
 use super::elbo::Elbo;
 use super::mcmc::compiled::{QuietPanics, RECORDING_LOCK, tape_of};
+use super::svi::draw_particles;
+use crate::Error;
+use crate::distributed::exchange::{Flat, Layout, flatten_values, unflatten_grads};
+use crate::guide::{Guide, Rows, std_normal_values};
+use crate::runtime::{Ctx, DynModule, Values};
 
 /// The most elements a step on the tape may read and write ([`Tape::elements_touched`]).
 /// Above it burn's autodiff with its fused `f32` kernels is faster. Measured with
@@ -49,11 +54,6 @@ use super::mcmc::compiled::{QuietPanics, RECORDING_LOCK, tape_of};
 /// 0.048; at 3000 rows (118,374) 0.110 against 0.056, and the BNN (144,570) 0.285 against
 /// 0.119.
 const MAX_ELEMENTS_TOUCHED: usize = 100_000;
-use super::svi::draw_particles;
-use crate::Error;
-use crate::distributed::exchange::{Flat, Layout, flatten_values, unflatten_grads};
-use crate::guide::{Guide, Rows, std_normal_values};
-use crate::runtime::{Ctx, DynModule, Values};
 
 /// The guide's standard-normal draws of a record: the capture tensors that stand for them,
 /// and their shapes.
@@ -382,6 +382,20 @@ impl TapeStep {
         (tape_value, tape_grads): (f64, &[f32]),
         (value, grads): (f64, &[f32]),
     ) -> Result<(), String> {
+        if tape_grads.len() != grads.len() {
+            return Err(format!(
+                "the tape has {} gradients and autodiff {}",
+                tape_grads.len(),
+                grads.len()
+            ));
+        }
+        // `f32::is_finite` by name: on a `&f32`, `.is_finite()` resolves to `DynModule`'s
+        // (implemented for every burn module, `f32` among them, and true without parameters),
+        // as this function's test found.
+        let finite = |g: &[f32]| g.iter().all(|v| f32::is_finite(*v));
+        if !(tape_value.is_finite() && value.is_finite() && finite(tape_grads) && finite(grads)) {
+            return Err("the first step's bound or gradient is not finite".to_string());
+        }
         let scale = 1.0 + grads.iter().fold(0.0f64, |m, g| m.max(f64::from(g.abs())));
         let worst = tape_grads
             .iter()
@@ -395,5 +409,27 @@ impl TapeStep {
                  against {value}, gradient off by {worst:.3e})"
             ))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TapeStep;
+
+    /// The first step's check: within the tolerances it keeps the tape; a gradient off by
+    /// more, a value off by more, a non-finite gradient (which `max` would skip) or a
+    /// gradient of another length drops it.
+    #[test]
+    fn the_first_step_check_keeps_only_an_agreeing_tape() {
+        let grads = [1.0f32, -2.0, 0.5];
+        assert!(TapeStep::agrees((10.0, &grads), (10.0005, &grads)).is_ok());
+        let near = [1.0f32, -2.0 + 2e-3, 0.5];
+        assert!(TapeStep::agrees((10.0, &near), (10.0, &grads)).is_ok());
+        let off = [1.0f32, -2.0 + 5e-3, 0.5];
+        assert!(TapeStep::agrees((10.0, &off), (10.0, &grads)).is_err());
+        assert!(TapeStep::agrees((10.01, &grads), (10.0, &grads)).is_err());
+        let nan = [1.0f32, f32::NAN, 0.5];
+        assert!(TapeStep::agrees((10.0, &grads), (10.0, &nan)).is_err());
+        assert!(TapeStep::agrees((10.0, &grads[..2]), (10.0, &grads)).is_err());
     }
 }
