@@ -700,8 +700,8 @@ impl Svi {
         // The parameters after the last step were never scored: check them.
         let outcome = outcome.and_then(|()| {
             let finite = crate::runtime::module_is_finite(&state.params)
-                && state.shared.as_ref().is_none_or(|m| m.is_finite())
-                && state.rows.as_ref().is_none_or(|m| m.is_finite());
+                && state.shared.as_ref().is_none_or(|m| m.parameters_finite())
+                && state.rows.as_ref().is_none_or(|m| m.parameters_finite());
             if finite {
                 Ok(())
             } else {

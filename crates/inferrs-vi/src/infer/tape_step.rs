@@ -389,10 +389,7 @@ impl TapeStep {
                 grads.len()
             ));
         }
-        // `f32::is_finite` by name: on a `&f32`, `.is_finite()` resolves to `DynModule`'s
-        // (implemented for every burn module, `f32` among them, and true without parameters),
-        // as this function's test found.
-        let finite = |g: &[f32]| g.iter().all(|v| f32::is_finite(*v));
+        let finite = |g: &[f32]| g.iter().all(|v| v.is_finite());
         if !(tape_value.is_finite() && value.is_finite() && finite(tape_grads) && finite(grads)) {
             return Err("the first step's bound or gradient is not finite".to_string());
         }

@@ -55,8 +55,10 @@ pub trait DynModule: Send + Sync + std::fmt::Debug {
         self: Box<Self>,
         f: &mut dyn FnMut(burn::module::ParamId, Tensor<2>) -> Option<Tensor<2>>,
     ) -> Box<dyn DynModule>;
-    /// Whether every parameter value is finite.
-    fn is_finite(&self) -> bool;
+    /// Whether every parameter value is finite. (Not `is_finite`: the trait is implemented
+    /// for every burn module, `f32` among them, and `.is_finite()` on a `&f32` would resolve
+    /// to it wherever the trait is in scope.)
+    fn parameters_finite(&self) -> bool;
     /// The module with every float parameter an input of a record on the capture `device`
     /// (its id appended to `ids`; `failed` set when one is not a capture tensor): a
     /// full-batch fit's step recorded for its tape.
@@ -182,7 +184,7 @@ impl<M: Module + Sync + 'static> DynModule for M {
         Box::new((*self).map(&mut Mapper(f)))
     }
 
-    fn is_finite(&self) -> bool {
+    fn parameters_finite(&self) -> bool {
         is_finite(self)
     }
 
