@@ -172,9 +172,9 @@ pub(crate) fn tape_of(
 }
 
 /// Held while a thread records on burn's capture device. There is one capture device per
-/// process, and a second scope opened while one is active fails: without the lock, two fits
-/// or runs recording at once on two threads would take the tape or not depending on their
-/// timing (`tests/faults.rs::fits_on_parallel_threads_start_from_their_own_seeds` failed so).
+/// process, and a second scope opened while one is active fails (`AlreadyActive`): without
+/// the lock, two fits or runs recording at once on two threads would take the tape or not
+/// depending on their timing.
 pub(crate) static RECORDING_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 thread_local! {
