@@ -106,8 +106,49 @@ fn the_fits_without_the_tape_say_why() {
         "{}",
         why(&report)
     );
+    // Data under the rule, a step over it (the likelihood's passes over 60,000 rows).
+    let many = normal_rows(60_000, 1.3, 13);
+    let many = Data::new().with("y", &many).unwrap();
+    let report = normal_normal!().fit(&many, vi()).unwrap();
+    assert!(
+        why(&report).starts_with("a step touches"),
+        "{}",
+        why(&report)
+    );
     let report = normal_normal!().fit(&data, vi().tape(false)).unwrap();
     assert_eq!(why(&report), "VI::tape(false)");
+}
+
+/// `mu` plus zero, read through its value: what burn's autodiff computes, and what the
+/// capture device cannot (a computed tensor has no value there).
+fn reads_its_value(mu: Tensor<2>) -> Tensor<2> {
+    let v: f32 = mu.clone().into_scalar();
+    mu.add_scalar(v * 0.0)
+}
+
+/// A model that reads a value fails to record and fits on burn's autodiff, saying so.
+#[test]
+fn a_model_that_reads_a_value_keeps_autodiff() {
+    let y = normal_rows(200, 1.3, 11);
+    let data = Data::new().with("y", &y).unwrap();
+    let mut model = probmodel! {
+        mu ~ Normal(0.0, 10.0);
+        datamodel {
+            y ~ Normal(reads_its_value(mu), 2.0);
+        }
+    };
+    let report = model
+        .fit(
+            &data,
+            VI::new(5).seed(5).quiet(true).guide(AutoNormal::default()),
+        )
+        .unwrap();
+    assert!(
+        why(&report).contains("panicked while it was recorded"),
+        "{}",
+        why(&report)
+    );
+    assert_eq!(report.losses.len(), 5);
 }
 
 /// A q-model draws through its distributions' own sampling (the generator, not the automatic
