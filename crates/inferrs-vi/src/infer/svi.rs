@@ -559,7 +559,6 @@ impl Svi {
                         {
                             Ok(()) => {
                                 tape_checked = true;
-                                gradient = String::new();
                                 checked_step = Some((bound, tape_grads));
                             }
                             Err(why) => {

@@ -39,7 +39,7 @@ use inferrs_tape::Tape;
 use rand::{RngCore, SeedableRng};
 
 use super::elbo::Elbo;
-use super::mcmc::compiled::{QuietPanics, RECORDING_LOCK, tape_of};
+use super::mcmc::compiled::{QuietPanics, RECORDING_LOCK, agreement, tape_of};
 use super::svi::draw_particles;
 use crate::Error;
 use crate::distributed::exchange::{Flat, Layout, flatten_values, unflatten_grads};
@@ -373,8 +373,8 @@ impl TapeStep {
     }
 
     /// Whether the tape's bound and loss gradient at a point agree with burn's autodiff there
-    /// (`value`, and `grads` flattened in the tape's order): value within `1e-4 (1 + |v|)`,
-    /// gradient within `1e-3 (1 + max |g|)` in the largest element, as NUTS's check.
+    /// (`value`, and `grads` flattened in the tape's order), as NUTS's check points ask
+    /// ([`agreement`]).
     ///
     /// # Errors
     /// The disagreement, in words.
@@ -382,30 +382,9 @@ impl TapeStep {
         (tape_value, tape_grads): (f64, &[f32]),
         (value, grads): (f64, &[f32]),
     ) -> Result<(), String> {
-        if tape_grads.len() != grads.len() {
-            return Err(format!(
-                "the tape has {} gradients and autodiff {}",
-                tape_grads.len(),
-                grads.len()
-            ));
-        }
-        let finite = |g: &[f32]| g.iter().all(|v| v.is_finite());
-        if !(tape_value.is_finite() && value.is_finite() && finite(tape_grads) && finite(grads)) {
-            return Err("the first step's bound or gradient is not finite".to_string());
-        }
-        let scale = 1.0 + grads.iter().fold(0.0f64, |m, g| m.max(f64::from(g.abs())));
-        let worst = tape_grads
-            .iter()
-            .zip(grads)
-            .fold(0.0f64, |m, (a, b)| m.max(f64::from((a - b).abs())));
-        if (tape_value - value).abs() <= 1e-4 * (1.0 + value.abs()) && worst <= 1e-3 * scale {
-            Ok(())
-        } else {
-            Err(format!(
-                "the tape disagrees with autodiff at the first step (bound {tape_value} \
-                 against {value}, gradient off by {worst:.3e})"
-            ))
-        }
+        let wide = |g: &[f32]| g.iter().map(|&v| f64::from(v)).collect::<Vec<f64>>();
+        agreement((tape_value, &wide(tape_grads)), (value, &wide(grads)))
+            .map_err(|how| format!("the tape disagrees with autodiff at the first step ({how})"))
     }
 }
 
