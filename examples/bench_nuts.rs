@@ -94,6 +94,7 @@ fn read(path: &str) -> Result<Rows, Box<dyn std::error::Error>> {
 fn report(model: &str, samples: &Samples) -> Result<String, Error> {
     let gradient = match samples.gradient() {
         Gradient::Tape { .. } => "tape",
+        Gradient::Rows { .. } => "row-blocked tape",
         Gradient::Autodiff { .. } => "autodiff",
     };
     let summary = samples.summary()?;

@@ -20,7 +20,7 @@ use rayon::prelude::*;
 
 use super::flex::runs_fused;
 use super::pointwise::contiguous;
-use super::vmath::exp;
+use super::vmath::{sigmoid, tanh};
 
 /// Elements a thread takes at a time: below two blocks the loop runs on the calling thread.
 const BLOCK: usize = 1 << 15;
@@ -40,31 +40,6 @@ pub(crate) trait ActivationKernel: Backend {
 enum Kind {
     Tanh,
     Sigmoid,
-}
-
-/// `tanh(x)` for `f32`, branch-free: Cephes' `tanhf` odd polynomial for `|x| <= 0.625`, and
-/// `1 - 2 / (e^{2|x|} + 1)` with the sign of `x` above (1 for `|x|` past `exp`'s range;
-/// NaN for NaN). Within 2 ulp of `f64`'s `tanh` (`tests/activation.rs`).
-#[inline(always)]
-pub(crate) fn tanh(x: f32) -> f32 {
-    let a = x.abs();
-    let z = x * x;
-    let p = -5.704_988_7e-3_f32;
-    let p = p * z + 2.063_909e-2;
-    let p = p * z - 5.373_971_6e-2;
-    let p = p * z + 1.333_144_2e-1;
-    let p = p * z - 3.333_328e-1;
-    let small = p * z * x + x;
-    let e = exp(2.0 * a);
-    let big = 1.0 - 2.0 / (e + 1.0);
-    // tanh is odd: the sign of x, -0 for -0 included.
-    (if a > 0.625 { big } else { small.abs() }).copysign(x)
-}
-
-/// `1 / (1 + e^-x)` for `f32`, branch-free (0 and 1 at the ends of `exp`'s range).
-#[inline(always)]
-pub(crate) fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + exp(-x))
 }
 
 /// `o <- f(o)`, and `d <- f'(o)` from the output when given.
@@ -233,42 +208,4 @@ pub(crate) fn sigmoid_tensor<const D: usize>(x: &Tensor<D>) -> Option<Tensor<D>>
     }
     let out = <Dispatch as ActivationKernel>::sigmoid_fused(x.clone().into_dispatch());
     Some(Tensor::from_dispatch(out))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Distance in ulps between `got` and the `f64` reference rounded to `f32`.
-    fn ulps(got: f32, want: f64) -> u32 {
-        let want = want as f32;
-        if got == want {
-            return 0;
-        }
-        let (a, b) = (got.to_bits() as i64, want.to_bits() as i64);
-        // Same sign here (both functions keep the sign of x).
-        (a - b).unsigned_abs() as u32
-    }
-
-    /// Both functions on 2 million points of `[-20, 20]` and their ends, against `f64`.
-    #[test]
-    fn tanh_and_sigmoid_are_within_a_few_ulps() {
-        let n = 2_000_000;
-        let mut worst = (0u32, 0u32);
-        for i in 0..=n {
-            let x = -20.0 + 40.0 * i as f32 / n as f32;
-            worst.0 = worst.0.max(ulps(tanh(x), f64::from(x).tanh()));
-            let s = 1.0 / (1.0 + (-f64::from(x)).exp());
-            worst.1 = worst.1.max(ulps(sigmoid(x), s));
-        }
-        assert!(worst.0 <= 2, "tanh: {} ulp", worst.0);
-        assert!(worst.1 <= 4, "sigmoid: {} ulp", worst.1);
-        assert_eq!(tanh(1e-30), 1e-30);
-        assert_eq!(tanh(0.0).to_bits(), 0.0f32.to_bits());
-        assert_eq!(tanh(-0.0).to_bits(), (-0.0f32).to_bits());
-        assert_eq!((tanh(100.0), tanh(-100.0)), (1.0, -1.0));
-        assert_eq!((tanh(f32::INFINITY), tanh(f32::NEG_INFINITY)), (1.0, -1.0));
-        assert!(tanh(f32::NAN).is_nan() && sigmoid(f32::NAN).is_nan());
-        assert_eq!((sigmoid(-200.0), sigmoid(200.0)), (0.0, 1.0));
-    }
 }

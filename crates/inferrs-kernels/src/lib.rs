@@ -28,6 +28,7 @@ mod affine;
 mod affine_flex;
 #[cfg(feature = "flex")]
 mod categorical;
+pub mod dense;
 #[cfg(feature = "flex")]
 mod density;
 #[cfg(feature = "flex")]
@@ -48,12 +49,13 @@ mod mlp_flex;
 mod pointwise;
 #[cfg(feature = "flex")]
 mod reparam;
-#[cfg(feature = "flex")]
-mod vmath;
+pub mod vmath;
+mod watch;
 
 use burn::tensor::{Device, Tensor};
 
 pub use activations::{Activation, sigmoid, tanh};
+pub use watch::{note_network_kernel, watch_network_kernels};
 
 /// `ln(2 pi) / 2`.
 #[cfg(feature = "flex")]
@@ -81,6 +83,7 @@ pub fn fused_kernels_available(device: &Device) -> bool {
 
 /// The fused elementwise `tanh`, or `None` when it does not apply (not `f32` on flex).
 pub fn fused_tanh<const D: usize>(x: &Tensor<D>) -> Option<Tensor<D>> {
+    note_network_kernel();
     #[cfg(feature = "flex")]
     {
         activation::tanh_tensor(x)
@@ -94,6 +97,7 @@ pub fn fused_tanh<const D: usize>(x: &Tensor<D>) -> Option<Tensor<D>> {
 
 /// The fused elementwise `sigmoid`, or `None` when it does not apply (not `f32` on flex).
 pub fn fused_sigmoid<const D: usize>(x: &Tensor<D>) -> Option<Tensor<D>> {
+    note_network_kernel();
     #[cfg(feature = "flex")]
     {
         activation::sigmoid_tensor(x)
@@ -109,6 +113,7 @@ pub fn fused_sigmoid<const D: usize>(x: &Tensor<D>) -> Option<Tensor<D>> {
 /// or `None` when it does not apply (not `f32` on flex, no rows, a zero width, shapes that do
 /// not chain, a bias that is not `[1, outputs]`).
 pub fn affine(x: &Tensor<2>, w: &Tensor<2>, b: Option<&Tensor<2>>) -> Option<Tensor<2>> {
+    note_network_kernel();
     #[cfg(feature = "flex")]
     {
         affine_flex::affine(x, w, b)
@@ -128,6 +133,7 @@ pub fn mlp(
     layers: &[(Tensor<2>, Option<Tensor<1>>)],
     activation: Activation,
 ) -> Option<Tensor<2>> {
+    note_network_kernel();
     #[cfg(feature = "flex")]
     {
         mlp_flex::mlp(x, layers, activation)
@@ -349,6 +355,7 @@ pub fn mixture_net(
     layers: [(&Tensor<2>, Option<&Tensor<1>>); 5],
     floor: f64,
 ) -> Option<Tensor<2>> {
+    note_network_kernel();
     #[cfg(feature = "flex")]
     {
         mixture_net_flex::mixture_net(&mixture_net_flex::NetTensors { x, layers }, floor as f32)
@@ -369,6 +376,7 @@ pub fn mixture_net_log_prob(
     layers: [(&Tensor<2>, Option<&Tensor<1>>); 5],
     floor: f64,
 ) -> Option<Tensor<1>> {
+    note_network_kernel();
     #[cfg(feature = "flex")]
     {
         mixture_net_flex::mixture_net_log_prob(

@@ -20,10 +20,10 @@
 //! fixed order (lane by lane along the rows, then the lanes pairwise), then over the blocks
 //! in block order, so they do not depend on the number of threads.
 
-use super::activation::{sigmoid, tanh};
 use super::gemm::{LANES, ROWS_PER_BLOCK, Strided, gather, pack, padded, product};
 use super::kernel::View;
 use super::mixture_net::{block_product, dots, for_blocks, row_sums, weight, weight_transposed};
+use super::vmath::{sigmoid, tanh};
 
 /// The most layers the fused network runs (deeper networks use burn's ops).
 pub(crate) const MAX_LAYERS: usize = 4;

@@ -108,6 +108,7 @@ impl MixtureNet {
     /// # Shapes
     /// `x: [rows, 1]`; returns locations, scales and logits of `[rows, components]` each.
     pub fn forward(&self, x: Tensor<2>) -> MixtureParams {
+        inferrs_kernels::note_network_kernel();
         if self.components() > 0 && inferrs_distributions::fused_kernels_available(&x.device()) {
             return MixtureParams::from_source(Arc::new(DeferredNet {
                 x,

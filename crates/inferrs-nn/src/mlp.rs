@@ -96,6 +96,7 @@ impl Mlp {
     /// # Shapes
     /// `x`: `[rows, input]`; returns `[rows, output]`.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        inferrs_kernels::note_network_kernel();
         if inferrs_distributions::fused_kernels_available(&x.device()) {
             let layers: Vec<(Tensor<2>, Option<Tensor<1>>)> = self
                 .layers

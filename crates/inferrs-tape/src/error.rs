@@ -12,4 +12,8 @@ pub enum TapeError {
     /// written twice, an output that is not one scalar, a constant without its value).
     #[error("the captured graph is malformed: {0}")]
     Malformed(String),
+    /// The graph's rows cannot be replayed one block at a time ([`crate::RowTape`]): some
+    /// instruction's row reads other rows.
+    #[error("the graph does not run by rows: {0}")]
+    NotByRows(String),
 }

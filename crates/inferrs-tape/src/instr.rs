@@ -7,6 +7,7 @@
 //! the operands that depend on the inputs.
 
 use crate::kernels::{self, adjoint1, adjoint2, map1, map2};
+use crate::real::Real;
 use crate::shape::Index;
 
 /// A slot of the tape: one tensor's values, row-major.
@@ -34,66 +35,67 @@ pub(crate) enum Unary {
 
 impl Unary {
     /// `out[i] = f(x[i])`.
-    fn apply(self, out: &mut [f64], x: &[f64]) {
+    #[inline(always)]
+    pub(crate) fn apply<T: Real>(self, out: &mut [T], x: &[T]) {
         match self {
-            Self::Exp => map1(out, x, f64::exp),
-            Self::Log => map1(out, x, f64::ln),
-            Self::Log1p => map1(out, x, f64::ln_1p),
-            Self::Sqrt => map1(out, x, f64::sqrt),
-            Self::Tanh => map1(out, x, f64::tanh),
+            Self::Exp => map1(out, x, T::exp),
+            Self::Log => map1(out, x, T::ln),
+            Self::Log1p => map1(out, x, T::ln_1p),
+            Self::Sqrt => map1(out, x, T::sqrt),
+            Self::Tanh => map1(out, x, T::tanh),
             Self::Neg => map1(out, x, |x| -x),
-            Self::Abs => map1(out, x, f64::abs),
-            Self::Recip => map1(out, x, |x| 1.0 / x),
-            Self::Sin => map1(out, x, f64::sin),
-            Self::Cos => map1(out, x, f64::cos),
-            Self::Sigmoid => map1(out, x, sigmoid),
+            Self::Abs => map1(out, x, T::abs),
+            Self::Recip => map1(out, x, |x| T::ONE / x),
+            Self::Sin => map1(out, x, T::sin),
+            Self::Cos => map1(out, x, T::cos),
+            Self::Sigmoid => map1(out, x, T::sigmoid),
             // -softplus(-x), stable on both sides.
-            Self::LogSigmoid => map1(out, x, |x| -((-x.abs()).exp().ln_1p() + (-x).max(0.0))),
-            Self::Relu => map1(out, x, |x| x.max(0.0)),
-            Self::Step(f) => map1(out, x, f),
+            Self::LogSigmoid => map1(out, x, |x| -((-x.abs()).exp().ln_1p() + (-x).max(T::ZERO))),
+            Self::Relu => map1(out, x, |x| x.max(T::ZERO)),
+            Self::Step(f) => map1(out, x, |x| T::of(f(x.wide()))),
         }
     }
 
     /// `gx[i] += g[i] f'(x[i])`, `y` the output.
-    fn adjoint(self, gx: &mut [f64], g: &[f64], x: &[f64], y: &[f64]) {
+    #[inline(always)]
+    pub(crate) fn adjoint<T: Real>(self, gx: &mut [T], g: &[T], x: &[T], y: &[T]) {
+        let half = T::of(0.5);
         match self {
             Self::Exp => adjoint1(gx, g, x, y, |_, y| y),
-            Self::Log => adjoint1(gx, g, x, y, |x, _| 1.0 / x),
-            Self::Log1p => adjoint1(gx, g, x, y, |x, _| 1.0 / (1.0 + x)),
-            Self::Sqrt => adjoint1(gx, g, x, y, |_, y| 0.5 / y),
-            Self::Tanh => adjoint1(gx, g, x, y, |_, y| 1.0 - y * y),
-            Self::Neg => adjoint1(gx, g, x, y, |_, _| -1.0),
+            Self::Log => adjoint1(gx, g, x, y, |x, _| T::ONE / x),
+            Self::Log1p => adjoint1(gx, g, x, y, |x, _| T::ONE / (T::ONE + x)),
+            Self::Sqrt => adjoint1(gx, g, x, y, |_, y| half / y),
+            Self::Tanh => adjoint1(gx, g, x, y, |_, y| T::ONE - y * y),
+            Self::Neg => adjoint1(gx, g, x, y, |_, _| -T::ONE),
             Self::Abs => adjoint1(gx, g, x, y, |x, _| sign(x)),
             Self::Recip => adjoint1(gx, g, x, y, |_, y| -y * y),
             Self::Sin => adjoint1(gx, g, x, y, |x, _| x.cos()),
             Self::Cos => adjoint1(gx, g, x, y, |x, _| -x.sin()),
-            Self::Sigmoid => adjoint1(gx, g, x, y, |_, y| y * (1.0 - y)),
-            // d/dx log sigmoid(x) = sigmoid(-x) = 1 - exp(y).
-            Self::LogSigmoid => adjoint1(gx, g, x, y, |_, y| -y.exp_m1()),
-            Self::Relu => adjoint1(gx, g, x, y, |x, _| f64::from(u8::from(x > 0.0))),
+            Self::Sigmoid => adjoint1(gx, g, x, y, |_, y| y * (T::ONE - y)),
+            // d/dx log sigmoid(x) = sigmoid(-x).
+            Self::LogSigmoid => adjoint1(gx, g, x, y, |x, _| (-x).sigmoid()),
+            Self::Relu => adjoint1(gx, g, x, y, |x, _| indicator(x > T::ZERO)),
             Self::Step(_) => {}
         }
     }
 }
 
 /// `-1`, `0` or `1` (`f64::signum` gives `1` at `0`).
-pub(crate) fn sign(x: f64) -> f64 {
-    if x > 0.0 {
-        1.0
-    } else if x < 0.0 {
-        -1.0
+#[inline(always)]
+pub(crate) fn sign<T: Real>(x: T) -> T {
+    if x > T::ZERO {
+        T::ONE
+    } else if x < T::ZERO {
+        -T::ONE
     } else {
-        0.0
+        T::ZERO
     }
 }
 
-fn sigmoid(x: f64) -> f64 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
+/// `1` where `t`, `0` elsewhere.
+#[inline(always)]
+pub(crate) fn indicator<T: Real>(t: bool) -> T {
+    if t { T::ONE } else { T::ZERO }
 }
 
 /// A tensor and a constant.
@@ -113,50 +115,54 @@ pub(crate) enum WithScalar {
 
 impl WithScalar {
     /// `out[i] = x[i] op c`.
-    fn apply(self, out: &mut [f64], x: &[f64]) {
+    #[inline(always)]
+    pub(crate) fn apply<T: Real>(self, out: &mut [T], x: &[T]) {
         match self {
-            Self::Add(c) => map1(out, x, |x| x + c),
-            Self::Sub(c) => map1(out, x, |x| x - c),
-            Self::Mul(c) => map1(out, x, |x| x * c),
-            Self::Div(c) => map1(out, x, |x| x / c),
+            Self::Add(c) => map1(out, x, |x| x + T::of(c)),
+            Self::Sub(c) => map1(out, x, |x| x - T::of(c)),
+            Self::Mul(c) => map1(out, x, |x| x * T::of(c)),
+            Self::Div(c) => map1(out, x, |x| x / T::of(c)),
             Self::Pow(2.0) => map1(out, x, |x| x * x),
-            Self::Pow(c) => map1(out, x, |x| pow(x, c)),
-            Self::Clamp(lo, hi) => map1(out, x, |x| x.max(lo).min(hi)),
+            Self::Pow(c) => map1(out, x, |x| pow(x, T::of(c))),
+            Self::Clamp(lo, hi) => map1(out, x, |x| x.max(T::of(lo)).min(T::of(hi))),
         }
     }
 
     /// `gx[i] += g[i] d(x[i] op c)/dx`.
-    fn adjoint(self, gx: &mut [f64], g: &[f64], x: &[f64], y: &[f64]) {
+    #[inline(always)]
+    pub(crate) fn adjoint<T: Real>(self, gx: &mut [T], g: &[T], x: &[T], y: &[T]) {
         match self {
-            Self::Add(_) | Self::Sub(_) => adjoint1(gx, g, x, y, |_, _| 1.0),
-            Self::Mul(c) => adjoint1(gx, g, x, y, |_, _| c),
-            Self::Div(c) => adjoint1(gx, g, x, y, |_, _| 1.0 / c),
-            Self::Pow(2.0) => adjoint1(gx, g, x, y, |x, _| 2.0 * x),
-            Self::Pow(c) => adjoint1(gx, g, x, y, |x, _| c * pow(x, c - 1.0)),
-            Self::Clamp(lo, hi) => {
-                adjoint1(gx, g, x, y, |x, _| f64::from(u8::from(x >= lo && x <= hi)))
-            }
+            Self::Add(_) | Self::Sub(_) => adjoint1(gx, g, x, y, |_, _| T::ONE),
+            Self::Mul(c) => adjoint1(gx, g, x, y, |_, _| T::of(c)),
+            Self::Div(c) => adjoint1(gx, g, x, y, |_, _| T::ONE / T::of(c)),
+            Self::Pow(2.0) => adjoint1(gx, g, x, y, |x, _| x + x),
+            Self::Pow(c) => adjoint1(gx, g, x, y, |x, _| T::of(c) * pow(x, T::of(c - 1.0))),
+            Self::Clamp(lo, hi) => adjoint1(gx, g, x, y, |x, _| {
+                indicator(x >= T::of(lo) && x <= T::of(hi))
+            }),
         }
     }
 }
 
 /// `x ^ c`, with the integer powers exact (`x^2` is `x * x`).
-fn pow(x: f64, c: f64) -> f64 {
-    if c == 2.0 {
+#[inline(always)]
+fn pow<T: Real>(x: T, c: T) -> T {
+    let w = c.wide();
+    if w == 2.0 {
         x * x
-    } else if c == 1.0 {
+    } else if w == 1.0 {
         x
-    } else if c == 0.0 {
-        1.0
-    } else if c.fract() == 0.0 && c.abs() < 64.0 {
-        x.powi(c as i32)
+    } else if w == 0.0 {
+        T::ONE
+    } else if w.fract() == 0.0 && w.abs() < 64.0 {
+        x.powi(w as i32)
     } else {
         x.powf(c)
     }
 }
 
 /// An operand's values and how the output reads them.
-type Operand<'a> = (&'a [f64], &'a Index);
+pub(crate) type Operand<'a, T> = (&'a [T], &'a Index);
 
 /// Elementwise functions of two operands (broadcast).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -170,7 +176,8 @@ pub(crate) enum Binary {
 
 impl Binary {
     /// `out[i] = a[ia(i)] op b[ib(i)]`.
-    fn apply(self, out: &mut [f64], a: Operand<'_>, b: Operand<'_>) {
+    #[inline(always)]
+    pub(crate) fn apply<T: Real>(self, out: &mut [T], a: Operand<'_, T>, b: Operand<'_, T>) {
         match self {
             Self::Add => map2(out, a, b, |x, y| x + y),
             Self::Sub => map2(out, a, b, |x, y| x - y),
@@ -181,37 +188,28 @@ impl Binary {
     }
 
     /// Adds the adjoint of operand `a` (when `target_is_a`) or `b` into `gt`.
-    fn adjoint(
+    #[inline(always)]
+    pub(crate) fn adjoint<T: Real>(
         self,
-        gt: &mut [f64],
+        gt: &mut [T],
         target_is_a: bool,
-        g: &[f64],
-        (a, b): (Operand<'_>, Operand<'_>),
-        y: &[f64],
+        g: &[T],
+        (a, b): (Operand<'_, T>, Operand<'_, T>),
+        y: &[T],
     ) {
         let t = target_is_a;
         match (self, t) {
-            (Self::Add, _) => adjoint2(gt, t, g, a, b, y, |_, _, _| 1.0),
-            (Self::Sub, true) => adjoint2(gt, t, g, a, b, y, |_, _, _| 1.0),
-            (Self::Sub, false) => adjoint2(gt, t, g, a, b, y, |_, _, _| -1.0),
+            (Self::Add, _) => adjoint2(gt, t, g, a, b, y, |_, _, _| T::ONE),
+            (Self::Sub, true) => adjoint2(gt, t, g, a, b, y, |_, _, _| T::ONE),
+            (Self::Sub, false) => adjoint2(gt, t, g, a, b, y, |_, _, _| -T::ONE),
             (Self::Mul, true) => adjoint2(gt, t, g, a, b, y, |_, z, _| z),
             (Self::Mul, false) => adjoint2(gt, t, g, a, b, y, |x, _, _| x),
-            (Self::Div, true) => adjoint2(gt, t, g, a, b, y, |_, z, _| 1.0 / z),
+            (Self::Div, true) => adjoint2(gt, t, g, a, b, y, |_, z, _| T::ONE / z),
             (Self::Div, false) => adjoint2(gt, t, g, a, b, y, |_, z, y| -y / z),
-            (Self::Pow, true) => adjoint2(gt, t, g, a, b, y, |x, z, _| z * pow(x, z - 1.0)),
-            (Self::Pow, false) => {
-                adjoint2(
-                    gt,
-                    t,
-                    g,
-                    a,
-                    b,
-                    y,
-                    |x, _, y| {
-                        if x > 0.0 { y * x.ln() } else { 0.0 }
-                    },
-                )
-            }
+            (Self::Pow, true) => adjoint2(gt, t, g, a, b, y, |x, z, _| z * pow(x, z - T::ONE)),
+            (Self::Pow, false) => adjoint2(gt, t, g, a, b, y, |x, _, y| {
+                if x > T::ZERO { y * x.ln() } else { T::ZERO }
+            }),
         }
     }
 }
@@ -232,7 +230,8 @@ pub(crate) enum Compare {
 }
 
 impl Compare {
-    fn value(self, a: f64, b: f64) -> f64 {
+    #[inline(always)]
+    pub(crate) fn value<T: Real>(self, a: T, b: T) -> T {
         let t = match self {
             Self::Greater => a > b,
             Self::GreaterEqual => a >= b,
@@ -240,10 +239,10 @@ impl Compare {
             Self::LowerEqual => a <= b,
             Self::Equal => a == b,
             Self::NotEqual => a != b,
-            Self::And => a != 0.0 && b != 0.0,
-            Self::Or => a != 0.0 || b != 0.0,
+            Self::And => a != T::ZERO && b != T::ZERO,
+            Self::Or => a != T::ZERO || b != T::ZERO,
         };
-        f64::from(u8::from(t))
+        indicator(t)
     }
 }
 
@@ -278,6 +277,11 @@ impl Product {
             t * m * n,
         )
     }
+}
+
+/// An operand's values in `values` and how the output reads them.
+fn operand<'a, T>(values: &'a [Vec<T>], (slot, index): &'a (Slot, Index)) -> Operand<'a, T> {
+    (&values[*slot][..], index)
 }
 
 /// One instruction. `out` is always a slot of its own.
@@ -422,67 +426,50 @@ impl Instr {
         )
     }
 
-    /// Computes `values[out]` from its operands.
-    pub(crate) fn forward(&mut self, values: &mut [Vec<f64>]) {
+    /// Computes `values[out]` from its operands, compiled for the CPU's vector unit.
+    pub(crate) fn forward<T: Real>(&mut self, values: &mut [Vec<T>]) {
+        kernels::vectorized(Forward {
+            instr: self,
+            values,
+        });
+    }
+
+    #[inline(always)]
+    fn forward_body<T: Real>(&mut self, values: &mut [Vec<T>]) {
         let out_slot = self.out();
         let mut out = std::mem::take(&mut values[out_slot]);
         let v = &*values;
         match self {
             Self::Unary { f, x, .. } => f.apply(&mut out, &v[*x]),
             Self::WithScalar { f, x, .. } => f.apply(&mut out, &v[*x]),
-            Self::Binary { f, a, b, .. } => f.apply(&mut out, (&v[a.0], &a.1), (&v[b.0], &b.1)),
+            Self::Binary { f, a, b, .. } => f.apply(&mut out, operand(v, a), operand(v, b)),
             Self::Compare { f, a, b, .. } => {
-                let (va, vb) = (&v[a.0], &v[b.0]);
-                for (i, o) in out.iter_mut().enumerate() {
-                    *o = f.value(va[a.1.at(i)], vb[b.1.at(i)]);
-                }
+                kernels::compare(*f, &mut out, operand(v, a), operand(v, b))
             }
             Self::CompareScalar { f, x, c, .. } => {
-                for (o, &x) in out.iter_mut().zip(&v[*x]) {
-                    *o = f.value(x, *c);
-                }
+                kernels::compare(
+                    *f,
+                    &mut out,
+                    (&v[*x], &Index::Same),
+                    (&[T::of(*c)], &Index::One),
+                );
             }
-            Self::Not { x, .. } => {
-                for (o, &x) in out.iter_mut().zip(&v[*x]) {
-                    *o = f64::from(u8::from(x == 0.0));
-                }
-            }
+            Self::Not { x, .. } => kernels::not(&mut out, &v[*x]),
             Self::MaskFill { x, mask, value, .. } => {
-                let (vx, vm) = (&v[x.0], &v[mask.0]);
-                for (i, o) in out.iter_mut().enumerate() {
-                    *o = if vm[mask.1.at(i)] != 0.0 {
-                        *value
-                    } else {
-                        vx[x.1.at(i)]
-                    };
-                }
+                kernels::mask_where(
+                    &mut out,
+                    operand(v, x),
+                    operand(v, mask),
+                    (&[T::of(*value)], &Index::One),
+                );
             }
             Self::MaskWhere { x, mask, value, .. } => {
-                let (vx, vm, vv) = (&v[x.0], &v[mask.0], &v[value.0]);
-                for (i, o) in out.iter_mut().enumerate() {
-                    *o = if vm[mask.1.at(i)] != 0.0 {
-                        vv[value.1.at(i)]
-                    } else {
-                        vx[x.1.at(i)]
-                    };
-                }
+                kernels::mask_where(&mut out, operand(v, x), operand(v, mask), operand(v, value));
             }
-            Self::Gather { x, .. } => {
-                let vx = &v[x.0];
-                match &x.1 {
-                    Index::Same => out.copy_from_slice(vx),
-                    idx => {
-                        for (i, o) in out.iter_mut().enumerate() {
-                            *o = vx[idx.at(i)];
-                        }
-                    }
-                }
-            }
+            Self::Gather { x, .. } => kernels::gather(&mut out, operand(v, x)),
             Self::Cat { parts, .. } => {
                 for (slot, map) in parts.iter() {
-                    for (&x, &j) in v[*slot].iter().zip(map) {
-                        out[j as usize] = x;
-                    }
+                    kernels::scatter(&mut out, &v[*slot], map);
                 }
             }
             Self::Reduce {
@@ -492,74 +479,11 @@ impl Instr {
                 count,
                 arg,
                 ..
-            } => {
-                let vx = &v[*x];
-                match f {
-                    Reduce::Sum | Reduce::Mean => {
-                        out.fill(0.0);
-                        match map {
-                            Index::One => out[0] = kernels::sum(vx),
-                            Index::Same => out.copy_from_slice(vx),
-                            m => {
-                                for (i, &x) in vx.iter().enumerate() {
-                                    out[m.at(i)] += x;
-                                }
-                            }
-                        }
-                        if *f == Reduce::Mean {
-                            let inv = 1.0 / *count as f64;
-                            out.iter_mut().for_each(|o| *o *= inv);
-                        }
-                    }
-                    Reduce::Max | Reduce::Min => {
-                        let max = *f == Reduce::Max;
-                        out.fill(if max {
-                            f64::NEG_INFINITY
-                        } else {
-                            f64::INFINITY
-                        });
-                        arg.fill(u32::MAX);
-                        for (i, &x) in vx.iter().enumerate() {
-                            let j = map.at(i);
-                            let better = if max { x > out[j] } else { x < out[j] };
-                            if better || arg[j] == u32::MAX {
-                                out[j] = x;
-                                arg[j] = i as u32;
-                            }
-                        }
-                    }
-                }
-            }
+            } => kernels::reduce(*f, &mut out, (&v[*x], map), *count, arg),
             Self::Softmax { log, x, lines, .. } => {
-                let vx = &v[*x];
-                let [outer, len, inner] = *lines;
-                for o in 0..outer {
-                    for j in 0..inner {
-                        let at = |i: usize| (o * len + i) * inner + j;
-                        let max = (0..len).fold(f64::NEG_INFINITY, |m, i| m.max(vx[at(i)]));
-                        let sum: f64 = (0..len).map(|i| (vx[at(i)] - max).exp()).sum();
-                        let lse = max + sum.ln();
-                        for i in 0..len {
-                            let ls = vx[at(i)] - lse;
-                            out[at(i)] = if *log { ls } else { ls.exp() };
-                        }
-                    }
-                }
+                kernels::softmax(*log, &mut out, &v[*x], *lines);
             }
-            Self::CumSum { x, lines, .. } => {
-                let vx = &v[*x];
-                let [outer, len, inner] = *lines;
-                for o in 0..outer {
-                    for j in 0..inner {
-                        let mut acc = 0.0;
-                        for i in 0..len {
-                            let at = (o * len + i) * inner + j;
-                            acc += vx[at];
-                            out[at] = acc;
-                        }
-                    }
-                }
-            }
+            Self::CumSum { x, lines, .. } => kernels::cumsum(&mut out, &v[*x], *lines),
             Self::Matmul { a, b, dims, .. } => {
                 let Product { m, k, n, .. } = *dims;
                 for t in 0..dims.batch {
@@ -574,11 +498,28 @@ impl Instr {
 
     /// Adds this instruction's share of the gradient into `grads` of its operands that
     /// `varies` marks, from the adjoint of its output, `g`.
-    pub(crate) fn backward(
+    pub(crate) fn backward<T: Real>(
         &self,
-        g: &[f64],
-        values: &[Vec<f64>],
-        grads: &mut [Vec<f64>],
+        g: &[T],
+        values: &[Vec<T>],
+        grads: &mut [Vec<T>],
+        varies: &[bool],
+    ) {
+        kernels::vectorized(Backward {
+            instr: self,
+            g,
+            values,
+            grads,
+            varies,
+        });
+    }
+
+    #[inline(always)]
+    fn backward_body<T: Real>(
+        &self,
+        g: &[T],
+        values: &[Vec<T>],
+        grads: &mut [Vec<T>],
         varies: &[bool],
     ) {
         let y = &values[self.out()];
@@ -594,53 +535,53 @@ impl Instr {
                 }
             }
             Self::Binary { f, a, b, .. } => {
-                let operands = ((&values[a.0][..], &a.1), (&values[b.0][..], &b.1));
                 if varies[a.0] {
-                    f.adjoint(&mut grads[a.0], true, g, operands, y);
+                    f.adjoint(
+                        &mut grads[a.0],
+                        true,
+                        g,
+                        (operand(values, a), operand(values, b)),
+                        y,
+                    );
                 }
                 if varies[b.0] {
-                    f.adjoint(&mut grads[b.0], false, g, operands, y);
+                    f.adjoint(
+                        &mut grads[b.0],
+                        false,
+                        g,
+                        (operand(values, a), operand(values, b)),
+                        y,
+                    );
                 }
             }
             Self::Compare { .. } | Self::CompareScalar { .. } | Self::Not { .. } => {}
             Self::MaskFill { x, mask, .. } => {
                 if varies[x.0] {
-                    let vm = &values[mask.0];
-                    let gx = &mut grads[x.0];
-                    for (i, &g) in g.iter().enumerate() {
-                        if vm[mask.1.at(i)] == 0.0 {
-                            gx[x.1.at(i)] += g;
-                        }
-                    }
+                    kernels::mask_adjoint(&mut grads[x.0], &x.1, g, operand(values, mask), false);
                 }
             }
             Self::MaskWhere { x, mask, value, .. } => {
-                let vm = &values[mask.0];
                 for (target, taken) in [(x, false), (value, true)] {
                     if varies[target.0] {
-                        let gt = &mut grads[target.0];
-                        for (i, &g) in g.iter().enumerate() {
-                            if (vm[mask.1.at(i)] != 0.0) == taken {
-                                gt[target.1.at(i)] += g;
-                            }
-                        }
+                        kernels::mask_adjoint(
+                            &mut grads[target.0],
+                            &target.1,
+                            g,
+                            operand(values, mask),
+                            taken,
+                        );
                     }
                 }
             }
             Self::Gather { x, .. } => {
                 if varies[x.0] {
-                    let gx = &mut grads[x.0];
-                    for (i, &g) in g.iter().enumerate() {
-                        gx[x.1.at(i)] += g;
-                    }
+                    kernels::gather_adjoint(&mut grads[x.0], &x.1, g);
                 }
             }
             Self::Cat { parts, .. } => {
                 for (slot, map) in parts {
                     if varies[*slot] {
-                        for (gx, &j) in grads[*slot].iter_mut().zip(map) {
-                            *gx += g[j as usize];
-                        }
+                        kernels::scatter_adjoint(&mut grads[*slot], g, map);
                     }
                 }
             }
@@ -653,64 +594,17 @@ impl Instr {
                 ..
             } => {
                 if varies[*x] {
-                    let gx = &mut grads[*x];
-                    match f {
-                        Reduce::Sum | Reduce::Mean => {
-                            let scale = if *f == Reduce::Mean {
-                                1.0 / *count as f64
-                            } else {
-                                1.0
-                            };
-                            for (i, gx) in gx.iter_mut().enumerate() {
-                                *gx += g[map.at(i)] * scale;
-                            }
-                        }
-                        Reduce::Max | Reduce::Min => {
-                            for (j, &i) in arg.iter().enumerate() {
-                                gx[i as usize] += g[j];
-                            }
-                        }
-                    }
+                    kernels::reduce_adjoint(*f, &mut grads[*x], map, *count, arg, g);
                 }
             }
             Self::Softmax { log, x, lines, .. } => {
-                // log_softmax: gx = g - softmax * sum(g); softmax: gx = y (g - sum(g y)).
                 if varies[*x] {
-                    let gx = &mut grads[*x];
-                    let [outer, len, inner] = *lines;
-                    for o in 0..outer {
-                        for j in 0..inner {
-                            let at = |i: usize| (o * len + i) * inner + j;
-                            if *log {
-                                let total: f64 = (0..len).map(|i| g[at(i)]).sum();
-                                for i in 0..len {
-                                    gx[at(i)] += g[at(i)] - y[at(i)].exp() * total;
-                                }
-                            } else {
-                                let dot: f64 = (0..len).map(|i| g[at(i)] * y[at(i)]).sum();
-                                for i in 0..len {
-                                    gx[at(i)] += y[at(i)] * (g[at(i)] - dot);
-                                }
-                            }
-                        }
-                    }
+                    kernels::softmax_adjoint(*log, &mut grads[*x], g, y, *lines);
                 }
             }
             Self::CumSum { x, lines, .. } => {
-                // The adjoint of a running sum is the running sum from the end.
                 if varies[*x] {
-                    let gx = &mut grads[*x];
-                    let [outer, len, inner] = *lines;
-                    for o in 0..outer {
-                        for j in 0..inner {
-                            let mut acc = 0.0;
-                            for i in (0..len).rev() {
-                                let at = (o * len + i) * inner + j;
-                                acc += g[at];
-                                gx[at] += acc;
-                            }
-                        }
-                    }
+                    kernels::cumsum_adjoint(&mut grads[*x], g, *lines);
                 }
             }
             Self::Matmul { a, b, dims, .. } => {
@@ -729,5 +623,37 @@ impl Instr {
                 }
             }
         }
+    }
+}
+
+/// [`Instr::forward`]'s task.
+struct Forward<'a, T> {
+    instr: &'a mut Instr,
+    values: &'a mut [Vec<T>],
+}
+
+impl<T: Real> kernels::Vectorized for Forward<'_, T> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        self.instr.forward_body(self.values);
+    }
+}
+
+/// [`Instr::backward`]'s task.
+struct Backward<'a, T> {
+    instr: &'a Instr,
+    g: &'a [T],
+    values: &'a [Vec<T>],
+    grads: &'a mut [Vec<T>],
+    varies: &'a [bool],
+}
+
+impl<T: Real> kernels::Vectorized for Backward<'_, T> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        self.instr
+            .backward_body(self.g, self.values, self.grads, self.varies);
     }
 }

@@ -44,8 +44,11 @@ mod compile;
 mod error;
 mod instr;
 mod kernels;
+mod real;
+mod rows;
 mod shape;
 mod tape;
 
 pub use error::TapeError;
+pub use rows::RowTape;
 pub use tape::Tape;

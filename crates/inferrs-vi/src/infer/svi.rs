@@ -759,9 +759,7 @@ impl Svi {
             converged,
             ranks: group.as_deref().map_or(1, Group::size),
             gradient: Some(match &tape {
-                Some(t) if tape_checked => Gradient::Tape {
-                    instructions: t.instructions(),
-                },
+                Some(t) if tape_checked => t.gradient(),
                 _ => Gradient::Autodiff { why: gradient },
             }),
         })

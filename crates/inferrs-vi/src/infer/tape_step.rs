@@ -1,8 +1,8 @@
 //! A full-batch fit's step without burn's autodiff: the whole bound (the guide's draw, the
 //! model on it, the estimator) recorded once on burn's capture device as a function of every
 //! trainable parameter and of the guide's standard-normal noise, compiled into an
-//! `inferrs-tape` [`Tape`], checked against burn's autodiff at the first step, and replayed
-//! in `f64` at every later step; its gradient goes to the fit's optimizer as burn's would.
+//! `inferrs-tape` [`Tape`] (or [`RowTape`]), checked against burn's autodiff at the first step, and replayed
+//! at every later step; its gradient goes to the fit's optimizer as burn's would.
 //!
 //! A small model's step is dominated by burn-autodiff's fixed cost per operation (graph
 //! bookkeeping and allocations, a few microseconds each, for eight schools about twenty
@@ -20,9 +20,14 @@
 //! noise.
 //!
 //! **When.** A full-batch fit in one process ([`VI::tape`](crate::VI::tape) on, the default)
-//! whose draws are all reparameterised, whose record the tape replays, whose evaluation
-//! touches at most [`MAX_ELEMENTS_TOUCHED`] elements (above it burn's fused `f32` kernels are
-//! faster), and whose tape agrees with burn's autodiff at the first step.
+//! whose draws are all reparameterised, whose record the tape replays, and whose tape agrees
+//! with burn's autodiff at the first step. A step that touches at most
+//! [`MAX_ELEMENTS_TOUCHED`] elements replays the whole-tensor `f64` [`Tape`]; a larger one the
+//! row-blocked `f32` [`RowTape`] (a block of data rows at a time, on rayon's threads), when its
+//! rows run by blocks, when it has a network of its own (a matrix product on its rows) and
+//! when it asks for none of the library's fused network kernels (an `Mlp`, a `MixtureNet`, the
+//! affine map, `inferrs::nn::tanh`), which are faster on burn's autodiff than the replay of
+//! their composed ops; as are burn's fused densities on a step with no network.
 //! [`FitReport::gradient`](crate::FitReport::gradient) says which path ran, and why. The
 //! choice depends on the model and the data alone, never on timing.
 
@@ -35,11 +40,13 @@ use burn::module::{Module, ModuleMapper, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
 use inferrs_distributions::Rng;
-use inferrs_tape::Tape;
+use inferrs_tape::{RowTape, Tape};
 use rand::{RngCore, SeedableRng};
 
 use super::elbo::Elbo;
-use super::mcmc::compiled::{QuietPanics, RECORDING_LOCK, agreement, tape_of};
+use super::mcmc::compiled::{
+    Gradient, QuietPanics, RECORDING_LOCK, agreement, captured_of, compile_quietly,
+};
 use super::svi::draw_particles;
 use crate::Error;
 use crate::distributed::exchange::{Flat, Layout, flatten_values, unflatten_grads};
@@ -54,6 +61,42 @@ use crate::runtime::{Ctx, DynModule, Values};
 /// 0.048; at 3000 rows (118,374) 0.110 against 0.056, and the BNN (144,570) 0.285 against
 /// 0.119.
 const MAX_ELEMENTS_TOUCHED: usize = 100_000;
+
+/// The most data values a step is recorded with. The record holds the data as constants, and
+/// the tapes' compiler copies them (in `f64`, then in `f32` by blocks): at this size about
+/// 100 MB, once per fit.
+const MAX_DATA: usize = 4_000_000;
+
+/// The replay of a recorded step: the whole-tensor `f64` tape of a small step, the
+/// row-blocked `f32` one of a large step whose rows run by blocks.
+#[derive(Debug)]
+enum Replay {
+    Exact(Tape),
+    Rows(Box<RowTape>),
+}
+
+impl Replay {
+    fn value_and_grad(&mut self, inputs: &[f64], grad: &mut [f64]) -> f64 {
+        match self {
+            Self::Exact(t) => t.value_and_grad(inputs, grad),
+            Self::Rows(t) => t.value_and_grad(inputs, grad),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Self::Exact(t) => t.len(),
+            Self::Rows(t) => t.len(),
+        }
+    }
+
+    fn input_lens(&self) -> &[usize] {
+        match self {
+            Self::Exact(t) => t.input_lens(),
+            Self::Rows(t) => t.input_lens(),
+        }
+    }
+}
 
 /// The guide's standard-normal draws of a record: the capture tensors that stand for them,
 /// and their shapes.
@@ -150,7 +193,7 @@ pub(crate) struct StepGrads {
 
 /// A recorded step (see the module docs).
 pub(crate) struct TapeStep {
-    tape: Tape,
+    tape: Replay,
     /// Values of the model's parameters, the guide's shared ones and its per-row ones.
     lens: [usize; 3],
     /// Their parameter tensors.
@@ -191,10 +234,9 @@ impl TapeStep {
         F: Fn(&P, &mut Ctx<'_>) -> Result<(), Error>,
     {
         let data: usize = observed.values().map(|t| t.shape().num_elements()).sum();
-        if data > MAX_ELEMENTS_TOUCHED {
+        if data > MAX_DATA {
             return Err(format!(
-                "the data has {data} values, above {MAX_ELEMENTS_TOUCHED}: burn's fused \
-                 kernels are faster there"
+                "the data has {data} values, above the {MAX_DATA} a step is recorded with"
             ));
         }
         let layouts = [
@@ -217,76 +259,80 @@ impl TapeStep {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             let _quiet = QuietPanics::new();
             let record = NoiseRecord::start();
-            catch_unwind(AssertUnwindSafe(|| {
-                device.capture_scope(|scope| {
-                    let mut ids = Vec::new();
-                    let mut failed = false;
-                    let model =
-                        capture_leaves(params.model.clone(), &device, &mut ids, &mut failed);
-                    let shared = params
-                        .shared
-                        .map(|m| m.capture_leaves(&device, &mut ids, &mut failed));
-                    let rows = params
-                        .rows
-                        .map(|m| m.capture_leaves(&device, &mut ids, &mut failed));
-                    if let Some(g) = guide.as_deref_mut() {
-                        g.set_parameters(shared, rows);
-                    }
-                    let observed: Values = observed
-                        .iter()
-                        .map(|(k, v)| (k.clone(), Tensor::from_data(v.to_data(), &device)))
-                        .collect();
-                    let particles = draw_particles(
-                        f,
-                        &model,
-                        guide.as_deref(),
-                        (&observed, &Rows::all(total), total),
-                        elbo.particles(),
-                        (&device, None),
-                        &mut rng,
-                    );
-                    let estimate = particles.and_then(|particles| {
-                        if let Some((name, _)) = particles
+            inferrs_kernels::watch_network_kernels(|| {
+                catch_unwind(AssertUnwindSafe(|| {
+                    device.capture_scope(|scope| {
+                        let mut ids = Vec::new();
+                        let mut failed = false;
+                        let model =
+                            capture_leaves(params.model.clone(), &device, &mut ids, &mut failed);
+                        let shared = params
+                            .shared
+                            .map(|m| m.capture_leaves(&device, &mut ids, &mut failed));
+                        let rows = params
+                            .rows
+                            .map(|m| m.capture_leaves(&device, &mut ids, &mut failed));
+                        if let Some(g) = guide.as_deref_mut() {
+                            g.set_parameters(shared, rows);
+                        }
+                        let observed: Values = observed
                             .iter()
-                            .flat_map(|p| p.guide.iter())
-                            .find(|(_, d)| !d.reparameterized)
-                        {
-                            return Err(Error::InvalidOption {
-                                option: "tape",
-                                reason: format!("variable `{name}` is not reparameterised"),
-                            });
+                            .map(|(k, v)| (k.clone(), Tensor::from_data(v.to_data(), &device)))
+                            .collect();
+                        let particles = draw_particles(
+                            f,
+                            &model,
+                            guide.as_deref(),
+                            (&observed, &Rows::all(total), total),
+                            elbo.particles(),
+                            (&device, None),
+                            &mut rng,
+                        );
+                        let estimate = particles.and_then(|particles| {
+                            if let Some((name, _)) = particles
+                                .iter()
+                                .flat_map(|p| p.guide.iter())
+                                .find(|(_, d)| !d.reparameterized)
+                            {
+                                return Err(Error::InvalidOption {
+                                    option: "tape",
+                                    reason: format!("variable `{name}` is not reparameterised"),
+                                });
+                            }
+                            elbo.estimate(particles, None, &device)
+                        });
+                        let out = match estimate {
+                            Ok(e) => e.surrogate.try_into_primitive::<Capture>().map(|p| p.id()),
+                            Err(e) => {
+                                failure = Some(format!("the step could not be recorded: {e}"));
+                                return scope.complete([], []);
+                            }
+                        };
+                        noise = record.take();
+                        match (failed, out) {
+                            (false, Ok(out)) => {
+                                ids.extend(noise.iter().map(|(id, _)| *id));
+                                scope.complete(ids, [out])
+                            }
+                            _ => {
+                                failure = Some(
+                                    "a tensor of the record is not a capture tensor".to_string(),
+                                );
+                                scope.complete([], [])
+                            }
                         }
-                        elbo.estimate(particles, None, &device)
-                    });
-                    let out = match estimate {
-                        Ok(e) => e.surrogate.try_into_primitive::<Capture>().map(|p| p.id()),
-                        Err(e) => {
-                            failure = Some(format!("the step could not be recorded: {e}"));
-                            return scope.complete([], []);
-                        }
-                    };
-                    noise = record.take();
-                    match (failed, out) {
-                        (false, Ok(out)) => {
-                            ids.extend(noise.iter().map(|(id, _)| *id));
-                            scope.complete(ids, [out])
-                        }
-                        _ => {
-                            failure =
-                                Some("a tensor of the record is not a capture tensor".to_string());
-                            scope.complete([], [])
-                        }
-                    }
-                })
-            }))
+                    })
+                }))
+            })
         };
+        let (recorded, network_kernels) = recorded;
         if let Some(g) = guide {
             g.set_parameters(
                 params.shared.map(|m| m.clone_box()),
                 params.rows.map(|m| m.clone_box()),
             );
         }
-        let tape = tape_of(recorded, failure, "the step")?;
+        let captured = captured_of(recorded, failure, "the step")?;
         if rng.next_u64() != untouched.next_u64() {
             return Err(
                 "the model or the guide draws random numbers other than the guide's \
@@ -294,13 +340,33 @@ impl TapeStep {
                     .to_string(),
             );
         }
-        let touched = tape.elements_touched();
-        if touched > MAX_ELEMENTS_TOUCHED {
+        let exact = compile_quietly(|| Tape::compile(&captured))?;
+        let touched = exact.elements_touched();
+        let tape = if touched <= MAX_ELEMENTS_TOUCHED {
+            Replay::Exact(exact)
+        } else if network_kernels {
             return Err(format!(
-                "a step touches {touched} elements, above {MAX_ELEMENTS_TOUCHED}: burn's fused \
-                 kernels are faster there"
+                "a step touches {touched} elements, above the {MAX_ELEMENTS_TOUCHED} of the f64 \
+                 tape, and runs the library's fused network kernels, faster than a replay of \
+                 their composed ops"
             ));
-        }
+        } else {
+            drop(exact);
+            let rows = compile_quietly(|| RowTape::compile(&captured, total)).map_err(|e| {
+                format!(
+                    "a step touches {touched} elements, above the {MAX_ELEMENTS_TOUCHED} of the \
+                     f64 tape, and {e}"
+                )
+            })?;
+            if rows.row_products() == 0 {
+                return Err(format!(
+                    "a step touches {touched} elements, above the {MAX_ELEMENTS_TOUCHED} of the \
+                     f64 tape, with no network of its own (no matrix product on its rows): \
+                     burn's fused densities are faster there"
+                ));
+            }
+            Replay::Rows(Box::new(rows))
+        };
         let noise: Vec<[usize; 2]> = noise.into_iter().map(|(_, s)| s).collect();
         let n = lens.iter().sum::<usize>() + noise.iter().map(|s| s[0] * s[1]).sum::<usize>();
         if tape.input_lens().iter().sum::<usize>() != n {
@@ -317,9 +383,17 @@ impl TapeStep {
         })
     }
 
-    /// Instructions replayed per step.
-    pub(crate) fn instructions(&self) -> usize {
-        self.tape.len()
+    /// How the step's gradient is computed.
+    pub(crate) fn gradient(&self) -> Gradient {
+        match &self.tape {
+            Replay::Exact(t) => Gradient::Tape {
+                instructions: t.len(),
+            },
+            Replay::Rows(t) => Gradient::Rows {
+                instructions: t.len(),
+                block_rows: t.block_rows(),
+            },
+        }
     }
 
     /// The bound at `params` with the guide's draws taken from `rng` (as the guide's own

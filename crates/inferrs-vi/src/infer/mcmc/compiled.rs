@@ -20,6 +20,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use burn::backend::Capture;
+use burn::backend::capture::CapturedGraph;
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 use inferrs_distributions::Rng;
@@ -40,6 +41,14 @@ pub enum Gradient {
         /// once).
         instructions: usize,
     },
+    /// A fit's step on the row-blocked tape of its bound (`inferrs_tape::RowTape`): recorded
+    /// once, replayed in `f32` a block of data rows at a time, the blocks on rayon's threads.
+    Rows {
+        /// Instructions replayed per evaluation.
+        instructions: usize,
+        /// Data rows a block.
+        block_rows: usize,
+    },
     /// burn's autodiff, in `f32`, at every evaluation.
     Autodiff {
         /// Why not the tape (an operation it does not replay, a model that reads a value,
@@ -54,6 +63,13 @@ impl std::fmt::Display for Gradient {
             Self::Tape { instructions } => {
                 write!(f, "the tape ({instructions} instructions, f64)")
             }
+            Self::Rows {
+                instructions,
+                block_rows,
+            } => write!(
+                f,
+                "the row-blocked tape ({instructions} instructions, f32, {block_rows} rows a block)"
+            ),
             Self::Autodiff { why } => write!(f, "burn's autodiff (f32): {why}"),
         }
     }
@@ -150,22 +166,42 @@ where
 /// The tape of a record (`recorded`: the caught result of `capture_scope`; `failure`: why the
 /// record's closure gave up, if it did), or why there is none; `what` was recorded.
 pub(crate) fn tape_of(
-    recorded: std::thread::Result<
-        Result<burn::backend::capture::CapturedGraph, burn::backend::capture::CaptureError>,
-    >,
+    recorded: std::thread::Result<Result<CapturedGraph, burn::backend::capture::CaptureError>>,
     failure: Option<String>,
     what: &str,
 ) -> Result<Tape, String> {
+    let captured = captured_of(recorded, failure, what)?;
+    compile_quietly(|| Tape::compile(&captured))
+}
+
+/// The graph of a record that completed without a failure, or why not.
+///
+/// # Errors
+/// A panic while recording, a failed record, or `failure`.
+pub(crate) fn captured_of(
+    recorded: std::thread::Result<Result<CapturedGraph, burn::backend::capture::CaptureError>>,
+    failure: Option<String>,
+    what: &str,
+) -> Result<CapturedGraph, String> {
     let captured = match recorded {
         Err(_) => return Err(format!("{what} panicked while it was recorded")),
         Ok(Err(e)) => return Err(format!("the record failed: {e}")),
         Ok(Ok(captured)) => captured,
     };
-    if let Some(why) = failure {
-        return Err(why);
+    match failure {
+        Some(why) => Err(why),
+        None => Ok(captured),
     }
-    // A defect of the tape's compiler must cost the model its tape, not the run.
-    match catch_unwind(AssertUnwindSafe(|| Tape::compile(&captured))) {
+}
+
+/// Runs a tape's compiler: a defect of it must cost the model its tape, not the run.
+///
+/// # Errors
+/// The compiler's error, or its panic, in words.
+pub(crate) fn compile_quietly<T>(
+    compile: impl FnOnce() -> Result<T, inferrs_tape::TapeError>,
+) -> Result<T, String> {
+    match catch_unwind(AssertUnwindSafe(compile)) {
         Ok(tape) => tape.map_err(|e| e.to_string()),
         Err(_) => Err("the tape's compiler panicked on this record".to_string()),
     }
