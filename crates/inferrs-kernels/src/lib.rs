@@ -83,7 +83,6 @@ pub fn fused_kernels_available(device: &Device) -> bool {
 
 /// The fused elementwise `tanh`, or `None` when it does not apply (not `f32` on flex).
 pub fn fused_tanh<const D: usize>(x: &Tensor<D>) -> Option<Tensor<D>> {
-    note_network_kernel();
     #[cfg(feature = "flex")]
     {
         activation::tanh_tensor(x)
@@ -97,7 +96,6 @@ pub fn fused_tanh<const D: usize>(x: &Tensor<D>) -> Option<Tensor<D>> {
 
 /// The fused elementwise `sigmoid`, or `None` when it does not apply (not `f32` on flex).
 pub fn fused_sigmoid<const D: usize>(x: &Tensor<D>) -> Option<Tensor<D>> {
-    note_network_kernel();
     #[cfg(feature = "flex")]
     {
         activation::sigmoid_tensor(x)
@@ -113,7 +111,6 @@ pub fn fused_sigmoid<const D: usize>(x: &Tensor<D>) -> Option<Tensor<D>> {
 /// or `None` when it does not apply (not `f32` on flex, no rows, a zero width, shapes that do
 /// not chain, a bias that is not `[1, outputs]`).
 pub fn affine(x: &Tensor<2>, w: &Tensor<2>, b: Option<&Tensor<2>>) -> Option<Tensor<2>> {
-    note_network_kernel();
     #[cfg(feature = "flex")]
     {
         affine_flex::affine(x, w, b)

@@ -1,6 +1,6 @@
-//! Whether a computation asks for one of the fused *network* kernels: an activation, the
-//! affine map, an `Mlp` or a `MixtureNet` (not the fused densities, which replace a few ops
-//! each). A fit records its step on burn's capture device, where no fused kernel runs and the
+//! Whether a computation asks for one of the fused *network* kernels, a whole network in one
+//! op: an `Mlp` or a `MixtureNet` (not the fused activations, the affine map or the densities,
+//! which replace one to a few ops each). A fit records its step on burn's capture device, where no fused kernel runs and the
 //! composed ops are recorded instead; a step whose network is one of the library's fused
 //! kernels is faster on them (burn's autodiff with the kernels) than on a replay of its
 //! composed ops, and `inferrs-vi` asks this to keep it there. The answer depends on the model

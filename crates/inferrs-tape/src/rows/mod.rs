@@ -284,13 +284,17 @@ impl RowTape {
         self.block_rows
     }
 
-    /// Matrix products on the rows (a network's layers, a linear predictor) among the
-    /// instructions replayed.
-    pub fn row_products(&self) -> usize {
+    /// The most outputs of a matrix product on the rows (a network's layer has tens, a linear
+    /// predictor one); 0 without one.
+    pub fn widest_row_product(&self) -> usize {
         self.body
             .iter()
-            .filter(|s| matches!(s.op, Op::Matmul { .. }))
-            .count()
+            .filter_map(|s| match s.op {
+                Op::Matmul { n, .. } => Some(n),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0)
     }
 
     /// The function's value at `inputs` (all inputs' elements one after the other, row-major),
