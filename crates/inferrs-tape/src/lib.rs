@@ -1,5 +1,6 @@
-//! A model's log-density captured once as burn's operation IR and replayed in `f64` with its
-//! reverse-mode gradient.
+//! A model's log-density (or a fit's bound) captured once as burn's operation IR and replayed
+//! with its reverse-mode gradient: in `f64` over whole tensors ([`Tape`]), or in `f32` a block
+//! of data rows at a time on rayon's threads ([`RowTape`], for steps of millions of elements).
 //!
 //! burn's autodiff builds its graph again at every evaluation: a few microseconds of
 //! bookkeeping per operation whatever its size, which is all of the cost of a small model's
@@ -11,6 +12,11 @@
 //!
 //! * what depends only on constants (the data, the parameters) is computed at compile time;
 //! * the replay runs the rest forward, then backward, with no allocation and no lookups.
+//!
+//! A function of `n` data rows (a network's layers on each row, each row's likelihood, summed)
+//! touches millions of elements: [`RowTape`] runs its per-row part block by block, each block's
+//! tensors in the cache of the thread that runs it, with vectorised `f32` kernels, and adds the
+//! sums over the rows up in the order of the rows (the bits do not depend on the threads).
 //!
 //! burn's autodiff of the same function is the tape's reference: the tests compare both, and
 //! a graph with an operation the tape does not implement is refused

@@ -109,17 +109,7 @@ impl Tape {
     /// # Panics
     /// When `inputs` or `grad` is not as long as the inputs together.
     pub fn value_and_grad(&mut self, inputs: &[f64], grad: &mut [f64]) -> f64 {
-        let total: usize = self.input_lens.iter().sum();
-        assert_eq!(
-            inputs.len(),
-            total,
-            "the tape's inputs have {total} elements"
-        );
-        assert_eq!(
-            grad.len(),
-            total,
-            "the tape's gradient has {total} elements"
-        );
+        check_lens(&self.input_lens, inputs, grad);
         let mut at = 0;
         for (&slot, &n) in self.inputs.iter().zip(&self.input_lens) {
             self.values[slot].copy_from_slice(&inputs[at..at + n]);
@@ -151,4 +141,19 @@ impl Tape {
         }
         value
     }
+}
+
+/// Panics unless `inputs` and `grad` are as long as the inputs (`lens`) together.
+pub(crate) fn check_lens(lens: &[usize], inputs: &[f64], grad: &[f64]) {
+    let total: usize = lens.iter().sum();
+    assert_eq!(
+        inputs.len(),
+        total,
+        "the tape's inputs have {total} elements"
+    );
+    assert_eq!(
+        grad.len(),
+        total,
+        "the tape's gradient has {total} elements"
+    );
 }

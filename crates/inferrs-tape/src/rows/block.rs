@@ -50,6 +50,17 @@ pub(crate) struct Rows<'a> {
 }
 
 impl<'a> Rows<'a> {
+    /// Block `share`'s rows, the computed ones in `computed` (a workspace's values).
+    pub(crate) fn new(computed: &'a [Vec<f32>], shared: &Shared<'a>, share: &Share) -> Self {
+        Self {
+            computed,
+            data: shared.data,
+            widths: shared.widths,
+            start: share.start,
+            rows: share.rows,
+        }
+    }
+
     /// The block's rows of row slot `slot`.
     #[inline]
     pub(crate) fn of(&self, slot: usize) -> &'a [f32] {
@@ -176,16 +187,6 @@ pub(crate) struct Shared<'a> {
 }
 
 impl Workspace {
-    fn rows<'a>(&'a self, shared: &Shared<'a>, share: &Share) -> Rows<'a> {
-        Rows {
-            computed: &self.values,
-            data: shared.data,
-            widths: shared.widths,
-            start: share.start,
-            rows: share.rows,
-        }
-    }
-
     /// Runs the body forward on the block `share`; the sums over its rows go to `share`.
     pub(crate) fn forward(&mut self, body: &[Step], shared: &Shared<'_>, share: &mut Share) {
         for (i, step) in body.iter().enumerate() {
@@ -257,7 +258,7 @@ impl Workspace {
         let (n, w, globals) = (share.rows, step.width, shared.globals);
         if let Op::Reduce { cross: true, .. } = step.op {
             let x = &step.args[0];
-            let xs = self.rows(shared, share).of(x.slot);
+            let xs = Rows::new(&self.values, shared, share).of(x.slot);
             let part = &mut share.sums[step.out];
             match &x.index {
                 Index::One => part[0] = kernels::sum(xs),
@@ -275,13 +276,7 @@ impl Workspace {
         let mut out_buf = std::mem::take(&mut self.values[step.out]);
         let mut arg = std::mem::take(&mut self.args[i]);
         let out = &mut out_buf[..n * w];
-        let rows = Rows {
-            computed: &self.values,
-            data: shared.data,
-            widths: shared.widths,
-            start: share.start,
-            rows: n,
-        };
+        let rows = Rows::new(&self.values, shared, share);
         let v = |slot: usize| rows.of(slot);
         let ctx = (&rows, globals);
         let a = &step.args;
@@ -406,13 +401,7 @@ impl Workspace {
         }
         let g_buf = std::mem::take(&mut self.grads[step.out]);
         let g = &g_buf[..n * w];
-        let rows = Rows {
-            computed: &self.values,
-            data: shared.data,
-            widths: shared.widths,
-            start: share.start,
-            rows: n,
-        };
+        let rows = Rows::new(&self.values, shared, share);
         let v = |slot: usize| rows.of(slot);
         let y = v(step.out);
         let (grads, global_grads) = (&mut self.grads, &mut share.global_grads);

@@ -304,17 +304,7 @@ impl RowTape {
     /// # Panics
     /// When `inputs` or `grad` is not as long as the inputs together.
     pub fn value_and_grad(&mut self, inputs: &[f64], grad: &mut [f64]) -> f64 {
-        let total: usize = self.input_lens.iter().sum();
-        assert_eq!(
-            inputs.len(),
-            total,
-            "the tape's inputs have {total} elements"
-        );
-        assert_eq!(
-            grad.len(),
-            total,
-            "the tape's gradient has {total} elements"
-        );
+        crate::tape::check_lens(&self.input_lens, inputs, grad);
         let threads = rayon::current_num_threads().max(1);
         while self.workspaces.len() < threads {
             self.workspaces.push(Mutex::new(self.template.clone()));
