@@ -265,8 +265,8 @@ fn a_users_network_steps_on_the_row_blocked_tape() {
     assert!(rows.losses[39] < 0.5 * rows.losses[0], "{:?}", rows.losses);
 }
 
-/// The library's fused `Mlp` in place of the user's layers keeps burn's autodiff, and says
-/// why.
+/// The library's fused `Mlp` in place of the user's layers, or its `MixtureNet` (the MDN
+/// example's network), keeps burn's autodiff, and says why.
 #[test]
 fn the_librarys_fused_network_keeps_autodiff() {
     let data = sine_rows();
@@ -275,6 +275,13 @@ fn the_librarys_fused_network_keeps_autodiff() {
         nn = LibraryNet { mlp: inferrs::nn::MlpConfig::new(1, [16], 1).init(&device) };
         input x;
         y ~ Normal(nn(x), 0.1);
+    };
+    let report = model.fit(&data, VI::new(3).seed(4).quiet(true)).unwrap();
+    assert!(why(&report).contains("fused networks"), "{}", why(&report));
+    let mut model = datamodel! {
+        nn = MixtureNet::new(&device, 15, 5);
+        input x;
+        y ~ MixtureGaussian(nn(x));
     };
     let report = model.fit(&data, VI::new(3).seed(4).quiet(true)).unwrap();
     assert!(why(&report).contains("fused networks"), "{}", why(&report));

@@ -130,7 +130,6 @@ pub fn mlp(
     layers: &[(Tensor<2>, Option<Tensor<1>>)],
     activation: Activation,
 ) -> Option<Tensor<2>> {
-    note_network_kernel();
     #[cfg(feature = "flex")]
     {
         mlp_flex::mlp(x, layers, activation)
@@ -352,7 +351,6 @@ pub fn mixture_net(
     layers: [(&Tensor<2>, Option<&Tensor<1>>); 5],
     floor: f64,
 ) -> Option<Tensor<2>> {
-    note_network_kernel();
     #[cfg(feature = "flex")]
     {
         mixture_net_flex::mixture_net(&mixture_net_flex::NetTensors { x, layers }, floor as f32)
@@ -373,7 +371,6 @@ pub fn mixture_net_log_prob(
     layers: [(&Tensor<2>, Option<&Tensor<1>>); 5],
     floor: f64,
 ) -> Option<Tensor<1>> {
-    note_network_kernel();
     #[cfg(feature = "flex")]
     {
         mixture_net_flex::mixture_net_log_prob(

@@ -34,7 +34,9 @@ pub fn watch_network_kernels<R>(f: impl FnOnce() -> R) -> (R, bool) {
     (out, asked)
 }
 
-/// Notes that a fused network kernel is asked for (see [`watch_network_kernels`]).
+/// Notes that a fused network kernel is asked for (see [`watch_network_kernels`]): the
+/// networks' `forward` (`inferrs-nn`'s `Mlp` and `MixtureNet`) call it on every device, before
+/// they know whether the kernel runs there.
 pub fn note_network_kernel() {
     ASKED.with(|a| {
         if a.get().is_some() {

@@ -119,8 +119,8 @@ impl RowTape {
         block_rows: Option<usize>,
     ) -> Result<Self, TapeError> {
         let (b, output) = Builder::build(&captured.graph, &captured.values)?;
-        let plan = Plan::new(&b.instrs, &b.shapes, (&b.inputs, &b.varies), rows)
-            .map_err(TapeError::NotByRows)?;
+        let plan =
+            Plan::new(&b.instrs, &b.shapes, &b.varies, rows).map_err(TapeError::NotByRows)?;
         if plan.widths[output].is_some() {
             return Err(TapeError::NotByRows("the output is a row".into()));
         }

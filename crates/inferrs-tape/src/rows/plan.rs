@@ -58,11 +58,7 @@ impl Access {
     /// The part of row `r` (a row operand) or of the global operand that row `r` reads.
     #[inline]
     pub(crate) fn part<'a>(&self, rows: &Rows<'a>, globals: &'a [Vec<f32>], r: usize) -> &'a [f32] {
-        if self.row {
-            &rows.of(self.slot)[r * self.width + self.offset..][..self.len]
-        } else {
-            &globals[self.slot][self.offset..][..self.len]
-        }
+        self.row_part(self.base(rows, globals), r)
     }
 
     /// The block's rows of a row operand, or the whole of a global one: what
@@ -303,15 +299,14 @@ fn reduce_local(map: &Index, rows: usize, xw: usize, out_width: Option<usize>) -
 }
 
 impl Plan {
-    /// The plan of a tape's instructions for `rows` rows: `shapes` and `varies` per slot,
-    /// the tape's inputs.
+    /// The plan of a tape's instructions for `rows` rows: `shapes` and `varies` per slot.
     ///
     /// # Errors
     /// Why it cannot run by rows, in words.
     pub(crate) fn new(
         instrs: &[Instr],
         shapes: &[Vec<usize>],
-        (inputs, varies): (&[Slot], &[bool]),
+        varies: &[bool],
         rows: usize,
     ) -> Result<Self, String> {
         if rows < 2 {
@@ -358,9 +353,6 @@ impl Plan {
                     body.push(step);
                 }
             }
-        }
-        if inputs.iter().any(|&s| after_sums[s]) {
-            return refuse("an input is written");
         }
         let body = fuse_biases(body, &post);
         let linear = post.iter().all(|i| linear_in_sums(i, &after_sums, varies));
